@@ -1,0 +1,1 @@
+"""One module per config section; each owns its keys, defaults and documentation."""
