@@ -1,0 +1,334 @@
+"""The collector's HTTP application: agent ingest API, read API and the readiness board.
+
+Processes are stateless: everything lives in the storage layer, so any number of workers or
+machines can serve the same database. Client data reaches SQL only as bound parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import zlib
+from contextlib import asynccontextmanager
+from typing import Optional
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import __version__, schemas, security
+from .config import Settings
+from .errors import ApiError, StorageUnavailable
+from .i18n import translator
+from .storage import Storage, open_storage
+from .timeutil import Clock, format_rfc3339, parse_rfc3339, system_clock
+from .view import filter_rooms, summarize
+
+log = logging.getLogger("hntht.collector")
+
+RECORD_KINDS = {"check_report": "Report", "status_sample": "StatusSample", "event": "Event", "session": "Session"}
+RETRY_AFTER_UNAVAILABLE = 10
+
+
+def _json_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(data: bytes):
+    try:
+        return json.loads(data, parse_constant=_json_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+
+
+def error_response(exc: ApiError) -> JSONResponse:
+    err = {"code": exc.code, "message": exc.message}
+    if exc.details:
+        err["details"] = exc.details
+    return JSONResponse({"error": err}, status_code=exc.status, headers=exc.headers)
+
+
+async def read_body(request: Request, cap: int) -> bytes:
+    """The request body, decompressed, refusing anything over `cap` bytes before or after gzip."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";")[0].strip().lower() != "application/json":
+        raise ApiError(400, "unsupported_media_type", "Content-Type must be application/json")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise ApiError(400, "unsupported_encoding", "Content-Encoding must be gzip or absent")
+    length = request.headers.get("content-length")
+    if length is not None:
+        try:
+            if int(length) > cap:
+                raise ApiError(413, "payload_too_large", f"body is {int(length)} bytes; the limit is {cap}")
+        except ValueError:
+            raise ApiError(400, "bad_request", "invalid Content-Length") from None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise ApiError(413, "payload_too_large", f"body exceeds the limit of {cap} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if encoding == "gzip":
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out = d.decompress(raw, cap + 1)
+        except zlib.error:
+            raise ApiError(400, "bad_request", "corrupt gzip body") from None
+        if len(out) > cap or d.unconsumed_tail:
+            raise ApiError(413, "payload_too_large", f"decompressed body exceeds the limit of {cap} bytes")
+        if not d.eof:
+            raise ApiError(400, "bad_request", "truncated gzip body")
+        raw = out
+    return raw
+
+
+def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] = None,
+               clock: Clock = system_clock) -> FastAPI:
+    settings = settings or Settings.from_env()
+    owns_storage = storage is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if app.state.storage is None:
+            app.state.storage = open_storage(settings.db, pool_size=settings.pool_size)
+            app.state.storage.migrate()
+        task = None
+        if settings.sweep_interval_s > 0:
+            task = asyncio.create_task(_sweeper(app))
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+            if owns_storage and app.state.storage is not None:
+                app.state.storage.close()
+
+    # The served OpenAPI document is the file in docs/ (see schemas.py), not a generated one.
+    app = FastAPI(title="hntht collector", version=__version__, lifespan=lifespan,
+                  openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.storage = storage
+    app.state.clock = clock
+
+    async def _sweeper(app: FastAPI):
+        while True:
+            await asyncio.sleep(settings.sweep_interval_s)
+            try:
+                transitions = await run_in_threadpool(app.state.storage.sweep_liveness, app.state.clock())
+                for t in transitions:
+                    log.info("room %s is now %s", t.room_id, t.liveness)
+            except Exception:  # keep sweeping; the next round retries
+                log.exception("liveness sweep failed")
+
+    # -- error rendering: one shape everywhere under /api --------------------------------
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(exc)
+
+    @app.exception_handler(StorageUnavailable)
+    async def _unavailable(request: Request, exc: StorageUnavailable):
+        log.warning("storage unavailable: %s", exc)
+        return error_response(ApiError(503, "unavailable", "database temporarily unavailable",
+                                       headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+        message = {404: "no such resource", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
+        return error_response(ApiError(exc.status_code, code, message, headers=getattr(exc, "headers", None)))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        details = [{"path": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
+        return error_response(ApiError(422, "validation_failed", "invalid request parameters", details=details))
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception):
+        log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return error_response(ApiError(500, "internal", "internal error"))
+
+    # -- agent ingest ------------------------------------------------------------------------
+    async def authenticate(request: Request):
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        parts = security.split_token(token.strip())
+        if parts is None:
+            raise ApiError(401, "unauthorized", "unknown or disabled token", headers={"WWW-Authenticate": "Bearer"})
+        token_id, secret = parts
+        now = app.state.clock()
+        auth = await run_in_threadpool(app.state.storage.authenticate, token_id, int(now // 60))
+        if auth is None or not security.verify_secret(secret, auth.token_salt, auth.token_hash) or not auth.enabled:
+            raise ApiError(401, "unauthorized", "unknown or disabled token", headers={"WWW-Authenticate": "Bearer"})
+        if auth.request_count > settings.rate_limit_per_minute:
+            retry = max(1, int(60 - now % 60) + 1)
+            raise ApiError(429, "rate_limited",
+                           f"more than {settings.rate_limit_per_minute} requests per minute for this room",
+                           headers={"Retry-After": str(retry)})
+        return auth
+
+    def check_room(body, auth, kind: str):
+        if not isinstance(body, dict):
+            raise ApiError(422, "validation_failed", f"body must be a JSON object ({kind})",
+                           details=[{"path": "(root)", "message": "not an object"}])
+        room_id = body.get("room_id")
+        if isinstance(room_id, str) and room_id != auth.room_id:
+            raise ApiError(403, "forbidden_room", "this token does not authenticate the room_id in the body")
+
+    @app.post("/api/v1/heartbeat")
+    async def heartbeat(request: Request):
+        auth = await authenticate(request)
+        raw = await read_body(request, settings.heartbeat_body_max)
+        body = _loads(raw)
+        check_room(body, auth, "hntht.heartbeat/1")
+        problems = schemas.problems("Heartbeat", body)
+        if problems:
+            raise ApiError(422, "validation_failed", "body does not match hntht.heartbeat/1: " + schemas.describe(problems[:3]),
+                           details=problems)
+        now = app.state.clock()
+        hb_json = raw.decode("utf-8") if len(raw) < 16384 else json.dumps(body, ensure_ascii=False)
+        await run_in_threadpool(app.state.storage.record_heartbeat, auth.room_id, body, hb_json,
+                                parse_rfc3339(body["sent_at"]), now)
+        return JSONResponse({"server_time": format_rfc3339(now), "accepted": True,
+                             "heartbeat_interval_s": int(body.get("interval_s") or 30)})
+
+    @app.post("/api/v1/records")
+    async def records(request: Request):
+        auth = await authenticate(request)
+        raw = await read_body(request, settings.records_body_max)
+        body = _loads(raw)
+        check_room(body, auth, "hntht.records/1")
+        items = body.get("records")
+        if isinstance(items, list) and len(items) > settings.records_max_count:
+            raise ApiError(413, "payload_too_large",
+                           f"{len(items)} records in one batch; the limit is {settings.records_max_count}")
+        problems = schemas.problems("RecordBatch", body)
+        if problems:
+            raise ApiError(422, "validation_failed", "body does not match hntht.records/1: " + schemas.describe(problems[:3]),
+                           details=problems)
+        accepted_valid, rejected = [], []
+        for index, rec in enumerate(items):
+            rid = rec["id"]
+            kind = rec.get("kind")
+            if isinstance(kind, str) and kind not in RECORD_KINDS:
+                rejected.append({"id": rid, "code": "unknown_kind", "reason": f"unknown kind {kind!r}; known: "
+                                 + ", ".join(sorted(RECORD_KINDS))})
+                continue
+            p = schemas.problems("Record", rec, prefix=f"records[{index}]")
+            if p:
+                rejected.append({"id": rid, "code": "invalid_record", "reason": schemas.describe(p[:5])})
+                continue
+            if rid.split("/", 1)[0] != auth.room_id:
+                rejected.append({"id": rid, "code": "room_mismatch", "reason": "the id's room part is not this batch's room_id"})
+                continue
+            p = schemas.problems(RECORD_KINDS[kind], rec["body"], prefix=f"records[{index}].body")
+            if kind == "check_report" and not p and rec["body"]["room_id"] != auth.room_id:
+                p = [{"path": f"records[{index}].body.room_id", "message": "is not this batch's room_id"}]
+            if p:
+                rejected.append({"id": rid, "code": "invalid_body", "reason": schemas.describe(p[:5])})
+                continue
+            rec = dict(rec, at_epoch=parse_rfc3339(rec["at"]))
+            if kind == "check_report":
+                rec["generated_epoch"] = parse_rfc3339(rec["body"]["generated_at"])
+            accepted_valid.append(rec)
+        if accepted_valid:
+            await run_in_threadpool(app.state.storage.store_records, auth.room_id, accepted_valid, app.state.clock())
+        # Every valid id is acknowledged, new or duplicate: a resend is harmless.
+        seen, accepted = set(), []
+        for rec in accepted_valid:
+            if rec["id"] not in seen:
+                seen.add(rec["id"])
+                accepted.append(rec["id"])
+        if rejected:
+            log.info("room %s: %d record(s) rejected", auth.room_id, len(rejected))
+        return JSONResponse({"accepted": accepted, "rejected": rejected})
+
+    # -- meta --------------------------------------------------------------------------------
+    @app.get("/api/v1/openapi.json")
+    async def openapi_doc():
+        return Response(schemas.openapi_bytes(), media_type="application/json")
+
+    @app.get("/healthz")
+    async def healthz():
+        await run_in_threadpool(app.state.storage.ping)
+        return {"status": "ok", "server_time": format_rfc3339(app.state.clock())}
+
+    # -- read API ----------------------------------------------------------------------------
+    from .board import install_board, viewer_for_api  # noqa: E402  (board shares the app state)
+
+    en = translator("en")
+
+    def api_summary(room, now):
+        s = summarize(room, now)
+        for p in s["problems"]:
+            p["message"] = en("problem." + p["code"])
+        return s
+
+    @app.get("/api/v1/rooms")
+    async def api_rooms(request: Request, level: Optional[str] = None, district: Optional[str] = None,
+                        problems: bool = False):
+        await viewer_for_api(request)
+        now = app.state.clock()
+        rooms = await run_in_threadpool(app.state.storage.rooms_overview)
+        summaries = filter_rooms([api_summary(r, now) for r in rooms], level, district, problems)
+        return {"server_time": format_rfc3339(now), "rooms": summaries}
+
+    async def _room_or_404(room_id: str):
+        room = await run_in_threadpool(app.state.storage.room, room_id)
+        if room is None:
+            raise ApiError(404, "not_found", "no such room")
+        return room
+
+    @app.get("/api/v1/rooms/{room_id}")
+    async def api_room(request: Request, room_id: str):
+        await viewer_for_api(request)
+        room = await _room_or_404(room_id)
+        now = app.state.clock()
+        skew = round(room["sent_at"] - room["last_heartbeat_at"], 3) if room["sent_at"] and room["last_heartbeat_at"] else None
+        return {"room": api_summary(room, now), "heartbeat": room["heartbeat"], "clock_skew_s": skew}
+
+    @app.get("/api/v1/rooms/{room_id}/events")
+    async def api_room_events(request: Request, room_id: str, limit: int = 100):
+        await viewer_for_api(request)
+        await _room_or_404(room_id)
+        limit = max(1, min(limit, 1000))
+        events = await run_in_threadpool(app.state.storage.room_events, room_id, limit)
+        return {"events": [_event_out(e) for e in events], "next_after": None}
+
+    @app.get("/api/v1/rooms/{room_id}/report")
+    async def api_room_report(request: Request, room_id: str):
+        await viewer_for_api(request)
+        await _room_or_404(room_id)
+        rep = await run_in_threadpool(app.state.storage.latest_report, room_id)
+        if rep is None:
+            raise ApiError(404, "not_found", "no check report received from this room yet")
+        return {"record_id": rep["record_id"], "received_at": format_rfc3339(rep["received_at"]), "report": rep["report"]}
+
+    @app.get("/api/v1/events")
+    async def api_events(request: Request, after: int = 0, limit: int = 100):
+        await viewer_for_api(request)
+        limit = max(1, min(limit, 1000))
+        events = await run_in_threadpool(app.state.storage.events_after, max(0, after), limit)
+        return {"events": [_event_out(e) for e in events], "next_after": events[-1]["seq"] if events else after}
+
+    install_board(app)
+    return app
+
+
+def _event_out(e: dict) -> dict:
+    return dict(e, at=format_rfc3339(e["at"]), received_at=format_rfc3339(e["received_at"]))
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn factory for `hntht-collector serve` with several workers (settings via environment)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,212 @@
+"""`hntht-collector`: serve the collector and manage rooms, tokens and viewers.
+
+    hntht-collector serve [--host 127.0.0.1] [--port 8443] [--workers 2] [--tls-cert F --tls-key F]
+    hntht-collector migrate
+    hntht-collector room add ROOM_ID --name NAME --level LEVEL [--district D]   (prints the token once)
+    hntht-collector room rotate ROOM_ID | room disable ROOM_ID | room enable ROOM_ID | room list
+    hntht-collector viewer add USERNAME [--password-file F]   (else read from stdin / prompt)
+    hntht-collector viewer disable USERNAME
+
+The database comes from --db, $HNTHT_COLLECTOR_DB, --db-file / $HNTHT_COLLECTOR_DB_FILE, or the
+systemd credential `collector-db-url`; default sqlite:////var/lib/hntht-collector/collector.db.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import re
+import sys
+import time
+
+from . import __version__, security
+from .config import Settings, read_db_url_file
+from .errors import CollectorError
+from .storage import open_storage
+
+LEVELS = ("province", "district", "commune", "other")
+ROOM_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _settings(args) -> Settings:
+    db = args.db
+    if db is None and getattr(args, "db_file", None):
+        db = read_db_url_file(args.db_file)
+    return Settings.from_env(db=db)
+
+
+def _storage(args):
+    st = open_storage(_settings(args).db)
+    st.migrate()
+    return st
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    if args.sweep_interval is not None:
+        settings.sweep_interval_s = args.sweep_interval
+    # Migrate once before the workers start, so they never race on DDL.
+    st = open_storage(settings.db)
+    st.migrate()
+    st.close()
+    os.environ.update(settings.to_env())
+    ssl = {}
+    if args.tls_cert:
+        ssl = dict(ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
+        if args.tls_client_ca:
+            import ssl as _ssl
+            ssl.update(ssl_ca_certs=args.tls_client_ca,
+                       ssl_cert_reqs=_ssl.CERT_REQUIRED if args.require_client_cert else _ssl.CERT_OPTIONAL)
+    uvicorn.run("collector.app:create_app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, access_log=args.access_log,
+                proxy_headers=args.proxy_headers, forwarded_allow_ips=args.forwarded_allow_ips,
+                server_header=False, timeout_keep_alive=30, **ssl)
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    st = open_storage(_settings(args).db)
+    applied = st.migrate()
+    print(f"schema version {st.schema_version()} (applied now: {applied or 'none'})")
+    st.close()
+    return 0
+
+
+def _check_room_id(room_id: str) -> None:
+    if not ROOM_ID_RE.match(room_id):
+        raise CollectorError(f"room id {room_id!r}: use 1-64 characters A-Z a-z 0-9 . _ - (no '/')")
+
+
+def cmd_room(args) -> int:
+    st = _storage(args)
+    now = time.time()
+    try:
+        if args.room_cmd == "add":
+            _check_room_id(args.room_id)
+            tok = security.new_token()
+            st.add_room(args.room_id, args.name, args.level, args.district or "", tok.token_id, tok.salt, tok.hash, now)
+            _print_token(args, tok.token, f"room {args.room_id} added")
+        elif args.room_cmd == "rotate":
+            tok = security.new_token()
+            st.rotate_token(args.room_id, tok.token_id, tok.salt, tok.hash, now)
+            _print_token(args, tok.token, f"room {args.room_id}: new token (the old one no longer works)")
+        elif args.room_cmd in ("disable", "enable"):
+            st.set_room_enabled(args.room_id, args.room_cmd == "enable")
+            print(f"room {args.room_id} {args.room_cmd}d")
+        elif args.room_cmd == "set":
+            st.update_room(args.room_id, name=args.name, level=args.level, district=args.district)
+            print(f"room {args.room_id} updated")
+        elif args.room_cmd == "list":
+            rooms = st.list_rooms_admin()
+            if args.json:
+                print(json.dumps(rooms, ensure_ascii=False, indent=1))
+            else:
+                for r in rooms:
+                    print(f"{r['room_id']}\t{r['level']}\t{r['district']}\t{'enabled' if r['enabled'] else 'DISABLED'}\t{r['name']}")
+    finally:
+        st.close()
+    return 0
+
+
+def _print_token(args, token: str, what: str) -> None:
+    if args.token_file:
+        fd = os.open(args.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        print(f"{what}; token written to {args.token_file} (mode 0600)")
+    else:
+        print(f"{what}; token (shown once, store it as the agent's collector-token credential):", file=sys.stderr)
+        print(token)
+
+
+def cmd_viewer(args) -> int:
+    st = _storage(args)
+    try:
+        if args.viewer_cmd == "add":
+            if args.password_file:
+                with open(args.password_file) as f:
+                    password = f.read().rstrip("\n")
+            elif sys.stdin.isatty():
+                password = getpass.getpass("password: ")
+                if password != getpass.getpass("again: "):
+                    raise CollectorError("passwords differ")
+            else:
+                password = sys.stdin.readline().rstrip("\n")
+            if len(password) < 10:
+                raise CollectorError("password too short: use at least 10 characters")
+            st.add_viewer(args.username, security.hash_password(password), time.time())
+            print(f"viewer {args.username} saved")
+        elif args.viewer_cmd == "disable":
+            st.set_viewer_enabled(args.username, False)
+            print(f"viewer {args.username} disabled (sessions ended)")
+    finally:
+        st.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hntht-collector", description="HNTHTT central collector and readiness board")
+    p.add_argument("--version", action="version", version=__version__)
+    p.add_argument("--db", help="database URL: sqlite:////path/collector.db or postgresql://... (prefer --db-file for passwords)")
+    p.add_argument("--db-file", help="file holding the database URL (secret)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("serve", help="run the HTTP server")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8443)
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--tls-cert"); s.add_argument("--tls-key")
+    s.add_argument("--tls-client-ca", help="CA bundle for optional client certificates")
+    s.add_argument("--require-client-cert", action="store_true")
+    s.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from --forwarded-allow-ips")
+    s.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    s.add_argument("--sweep-interval", type=float, help="seconds between liveness sweeps (default 5)")
+    s.add_argument("--log-level", default="info")
+    s.add_argument("--access-log", action="store_true", help="log every request (paths only; tokens are in headers and never logged)")
+    s.set_defaults(func=cmd_serve)
+
+    m = sub.add_parser("migrate", help="create or upgrade the database schema")
+    m.set_defaults(func=cmd_migrate)
+
+    r = sub.add_parser("room", help="manage rooms and their tokens")
+    rs = r.add_subparsers(dest="room_cmd", required=True)
+    ra = rs.add_parser("add", help="register a room and print its token once")
+    ra.add_argument("room_id")
+    ra.add_argument("--name", required=True)
+    ra.add_argument("--level", required=True, choices=LEVELS)
+    ra.add_argument("--district", default="")
+    ra.add_argument("--token-file", help="write the token to this file (0600) instead of stdout")
+    rr = rs.add_parser("rotate", help="issue a new token; the old one stops working")
+    rr.add_argument("room_id"); rr.add_argument("--token-file")
+    for name in ("disable", "enable"):
+        x = rs.add_parser(name); x.add_argument("room_id")
+    rset = rs.add_parser("set", help="change name, level or district")
+    rset.add_argument("room_id"); rset.add_argument("--name"); rset.add_argument("--level", choices=LEVELS)
+    rset.add_argument("--district")
+    rl = rs.add_parser("list"); rl.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_room)
+
+    v = sub.add_parser("viewer", help="manage board logins (operators)")
+    vs = v.add_subparsers(dest="viewer_cmd", required=True)
+    va = vs.add_parser("add", help="create a viewer or reset its password")
+    va.add_argument("username"); va.add_argument("--password-file")
+    vd = vs.add_parser("disable"); vd.add_argument("username")
+    v.set_defaults(func=cmd_viewer)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CollectorError as exc:
+        print(f"hntht-collector: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Collector settings: command-line flags > environment (HNTHT_COLLECTOR_*) > defaults.
+
+Secrets (a PostgreSQL URL with a password) can come from a file: `--db-file`, `HNTHT_COLLECTOR_DB_FILE`,
+or the systemd credential `collector-db-url` in $CREDENTIALS_DIRECTORY.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Optional
+
+from .errors import ConfigError
+
+DEFAULT_DB = "sqlite:////var/lib/hntht-collector/collector.db"
+
+
+@dataclass
+class Settings:
+    db: str = DEFAULT_DB
+    heartbeat_body_max: int = 64 * 1024
+    records_body_max: int = 256 * 1024
+    records_max_count: int = 500
+    rate_limit_per_minute: int = 120
+    sweep_interval_s: float = 5.0        # 0 disables the background liveness sweep (tests drive it)
+    session_ttl_s: float = 12 * 3600
+    cookie_secure: str = "auto"          # auto: Secure when the request arrived over HTTPS
+    anonymous_board: bool = False        # embedded demo only: board readable without login
+    board_refresh_s: int = 30
+    pool_size: int = 10
+    default_lang: str = "vi"
+
+    @classmethod
+    def from_env(cls, env=None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        s = cls()
+        for f in fields(cls):
+            key = "HNTHT_COLLECTOR_" + f.name.upper()
+            if key in env:
+                setattr(s, f.name, _coerce(f.name, env[key], getattr(s, f.name)))
+        if "HNTHT_COLLECTOR_DB" not in env:
+            url = read_db_url_file(env.get("HNTHT_COLLECTOR_DB_FILE"), env)
+            if url:
+                s.db = url
+        for k, v in overrides.items():
+            if v is not None:
+                setattr(s, k, v)
+        return s
+
+    def to_env(self) -> dict[str, str]:
+        return {"HNTHT_COLLECTOR_" + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+
+
+def _coerce(name: str, raw: str, default):
+    try:
+        if isinstance(default, bool):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"HNTHT_COLLECTOR_{name.upper()}={raw!r} is not a valid {type(default).__name__}") from None
+    return raw
+
+
+def read_db_url_file(path: Optional[str], env=None) -> Optional[str]:
+    env = os.environ if env is None else env
+    candidates = []
+    if path:
+        candidates.append(Path(path))
+    cred_dir = env.get("CREDENTIALS_DIRECTORY")
+    if cred_dir:
+        candidates.append(Path(cred_dir) / "collector-db-url")
+    for p in candidates:
+        try:
+            text = p.read_text().strip()
+        except OSError as exc:
+            if p == Path(path or ""):
+                raise ConfigError(f"database URL file {p}: cannot read ({exc.strerror})") from None
+            continue
+        if text:
+            return text
+    return None

@@ -1,0 +1,572 @@
+"""The collector's one thin data layer, over SQLite (WAL, embedded default) or PostgreSQL (psycopg 3).
+
+Every value a client sends reaches SQL only as a bound parameter: the SQL text below is constant
+(written with `?` placeholders and translated to `%s` for psycopg). All state is here, so several
+collector processes can share one database; state transitions are conditional UPDATEs, so two
+processes racing on the same transition produce exactly one event.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Optional
+from urllib.parse import urlparse
+
+from ..errors import ConfigError, RoomExists, StorageError, StorageUnavailable, UnknownRoom
+from .migrations import MIGRATIONS, statements
+
+# Liveness thresholds in heartbeat intervals (docs/collector-api.md §5).
+STALE_AFTER_INTERVALS = 1.5
+OFFLINE_AFTER_INTERVALS = 3.0
+
+
+@dataclass(frozen=True)
+class RoomAuth:
+    room_id: str
+    token_salt: str
+    token_hash: str
+    enabled: bool
+    request_count: int  # requests in the current rate-limit window, this one included
+
+
+@dataclass(frozen=True)
+class Transition:
+    room_id: str
+    liveness: str
+    at: float
+
+
+@dataclass
+class NewEvent:
+    room_id: str
+    at: float
+    type: str
+    severity: str
+    area: Optional[str]
+    message: str
+    data: dict
+    source: str
+    record_id: Optional[str] = None
+
+
+def open_storage(url: str, **kwargs) -> "Storage":
+    """`sqlite:///abs/path.db`, a bare file path, or `postgresql://...`."""
+    if url.startswith(("postgresql://", "postgres://")) or url.startswith("host=") or " dbname=" in url:
+        return PostgresStorage(url, **kwargs)
+    if url.startswith("sqlite:"):
+        parsed = urlparse(url)
+        path = parsed.path
+        if url.startswith("sqlite:///"):
+            path = url[len("sqlite://"):]
+        if not path:
+            raise ConfigError(f"database url {url!r}: no file path; use sqlite:////var/lib/hntht-collector/collector.db")
+        return SqliteStorage(path, **kwargs)
+    if "://" in url:
+        raise ConfigError(f"database url scheme not supported: {url.split('://')[0]!r} (use sqlite:/// or postgresql://)")
+    return SqliteStorage(url, **kwargs)
+
+
+class _Tx:
+    """A tiny cursor facade shared by both backends."""
+
+    def __init__(self, cur, translate):
+        self._cur = cur
+        self._tr = translate
+
+    def execute(self, sql: str, params: Iterable[Any] = ()):
+        self._cur.execute(self._tr(sql), tuple(params))
+        return self._cur
+
+    def one(self, sql: str, params: Iterable[Any] = ()):
+        return self.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Iterable[Any] = ()):
+        return self.execute(sql, params).fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+
+class Storage:
+    """Backend-independent queries; subclasses provide connections and transactions."""
+
+    dialect = "?"
+
+    # -- plumbing provided by subclasses --------------------------------------------------
+    @contextmanager
+    def tx(self) -> Iterator[_Tx]:  # pragma: no cover - abstract
+        raise NotImplementedError
+        yield
+
+    @contextmanager
+    def read(self) -> Iterator[_Tx]:  # pragma: no cover - abstract
+        raise NotImplementedError
+        yield
+
+    def close(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _migration_lock(self, tx: _Tx) -> None:
+        """Serialise concurrent migrators (several processes starting at once)."""
+
+    # -- schema ----------------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        applied: list[int] = []
+        with self.tx() as tx:
+            self._migration_lock(tx)
+            tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                       "description TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            done = {r[0] for r in tx.all("SELECT version FROM schema_migrations")}
+            for version, description, sqlite_sql, pg_sql in MIGRATIONS:
+                if version in done:
+                    continue
+                for stmt in statements(sqlite_sql if self.dialect == "sqlite" else pg_sql):
+                    tx.execute(stmt)
+                tx.execute("INSERT INTO schema_migrations (version, description, applied_at) "
+                           "VALUES (?, ?, CURRENT_TIMESTAMP)", (version, description))
+                applied.append(version)
+        return applied
+
+    def schema_version(self) -> int:
+        with self.read() as tx:
+            row = tx.one("SELECT MAX(version) FROM schema_migrations")
+        return int(row[0] or 0)
+
+    def ping(self) -> None:
+        with self.read() as tx:
+            tx.one("SELECT 1")
+
+    # -- rooms and tokens ------------------------------------------------------------------
+    def add_room(self, room_id: str, name: str, level: str, district: str,
+                 token_id: str, token_salt: str, token_hash: str, now: float) -> None:
+        with self.tx() as tx:
+            if tx.one("SELECT 1 FROM rooms WHERE room_id = ?", (room_id,)):
+                raise RoomExists(f"room {room_id!r} already exists; use `room rotate` for a new token")
+            tx.execute("INSERT INTO rooms (room_id, name, level, district, enabled, token_id, token_salt, "
+                       "token_hash, created_at, token_rotated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+                       (room_id, name, level, district, token_id, token_salt, token_hash, now, now))
+            tx.execute("INSERT INTO room_state (room_id, liveness, liveness_since) VALUES (?, 'never', ?)",
+                       (room_id, now))
+
+    def rotate_token(self, room_id: str, token_id: str, token_salt: str, token_hash: str, now: float) -> None:
+        with self.tx() as tx:
+            tx.execute("UPDATE rooms SET token_id = ?, token_salt = ?, token_hash = ?, token_rotated_at = ? "
+                       "WHERE room_id = ?", (token_id, token_salt, token_hash, now, room_id))
+            if tx.rowcount != 1:
+                raise UnknownRoom(f"no room {room_id!r}")
+
+    def set_room_enabled(self, room_id: str, enabled: bool) -> None:
+        with self.tx() as tx:
+            tx.execute("UPDATE rooms SET enabled = ? WHERE room_id = ?", (1 if enabled else 0, room_id))
+            if tx.rowcount != 1:
+                raise UnknownRoom(f"no room {room_id!r}")
+
+    def update_room(self, room_id: str, *, name=None, level=None, district=None) -> None:
+        with self.tx() as tx:
+            row = tx.one("SELECT name, level, district FROM rooms WHERE room_id = ?", (room_id,))
+            if not row:
+                raise UnknownRoom(f"no room {room_id!r}")
+            tx.execute("UPDATE rooms SET name = ?, level = ?, district = ? WHERE room_id = ?",
+                       (name if name is not None else row[0], level if level is not None else row[1],
+                        district if district is not None else row[2], room_id))
+
+    def authenticate(self, token_id: str, window: int) -> Optional[RoomAuth]:
+        """Look a token up and count one request in the room's rate-limit window, in one statement."""
+        with self.tx() as tx:
+            row = tx.one(
+                "UPDATE room_state SET "
+                "rl_count = CASE WHEN room_state.rl_window = ? THEN room_state.rl_count + 1 ELSE 1 END, "
+                "rl_window = ? "
+                "FROM rooms WHERE rooms.token_id = ? AND room_state.room_id = rooms.room_id "
+                "RETURNING rooms.room_id, rooms.token_salt, rooms.token_hash, rooms.enabled, room_state.rl_count",
+                (window, window, token_id))
+        if not row:
+            return None
+        return RoomAuth(row[0], row[1], row[2], bool(row[3]), int(row[4]))
+
+    def list_rooms_admin(self) -> list[dict]:
+        with self.read() as tx:
+            rows = tx.all("SELECT room_id, name, level, district, enabled, created_at, token_rotated_at "
+                          "FROM rooms ORDER BY room_id")
+        return [dict(room_id=r[0], name=r[1], level=r[2], district=r[3], enabled=bool(r[4]),
+                     created_at=r[5], token_rotated_at=r[6]) for r in rows]
+
+    # -- heartbeats and liveness -----------------------------------------------------------
+    def record_heartbeat(self, room_id: str, hb: dict, hb_json: str, sent_at: float, now: float) -> list[NewEvent]:
+        """Store the latest heartbeat; bring the room online (one `room.online` event per transition)."""
+        interval = int(hb.get("interval_s") or 30)
+        stale_at = now + interval * STALE_AFTER_INTERVALS
+        offline_at = now + interval * OFFLINE_AFTER_INTERVALS
+        overall = hb["overall"]
+        set_clause = ("last_heartbeat_at = ?, stale_at = ?, offline_at = ?, interval_s = ?, heartbeat = ?, "
+                      "sent_at = ?, overall_since = CASE WHEN overall = ? AND overall_since IS NOT NULL "
+                      "THEN overall_since ELSE ? END, overall = ?, agent_version = ?, boot_id = ?")
+        # overall must be assigned after overall_since reads the old value: SQL evaluates every
+        # right-hand side against the old row, so order in SET does not matter; params follow text order.
+        params = (now, stale_at, offline_at, interval, hb_json, sent_at, overall, now, overall,
+                  hb["agent_version"], hb["boot_id"])
+        with self.tx() as tx:
+            # Fast path: already online, no transition.
+            tx.execute(f"UPDATE room_state SET {set_clause} WHERE room_id = ? AND liveness = 'online'",
+                       params + (room_id,))
+            if tx.rowcount == 1:
+                return []
+            row = tx.one(f"UPDATE room_state SET {set_clause}, liveness = 'online', liveness_since = ? "
+                         "WHERE room_id = ? AND liveness <> 'online' RETURNING room_id",
+                         params + (now, room_id))
+            if not row:
+                return []
+            event = NewEvent(room_id, now, "room.online", "info", None,
+                             "room online: heartbeat received", {"boot_id": hb["boot_id"],
+                                                                 "agent_version": hb["agent_version"]},
+                             "collector")
+            self._insert_events(tx, [event], now)
+            return [event]
+
+    def sweep_liveness(self, now: float) -> list[Transition]:
+        """Mark late rooms stale/offline. Safe to run in many processes at once: each transition is a
+        conditional UPDATE, so exactly one process wins it and writes its event."""
+        out: list[Transition] = []
+        with self.tx() as tx:
+            if not self._sweep_lock(tx):
+                return out
+            rows = tx.all("UPDATE room_state SET liveness = 'offline', liveness_since = ? "
+                          "WHERE liveness IN ('online', 'stale') AND offline_at <= ? "
+                          "RETURNING room_id, last_heartbeat_at, interval_s", (now, now))
+            events = []
+            for room_id, last, interval in rows:
+                out.append(Transition(room_id, "offline", now))
+                events.append(NewEvent(room_id, now, "room.offline", "critical", None,
+                                       "room offline: no heartbeat for 3 intervals",
+                                       {"last_heartbeat_at": last, "interval_s": interval}, "collector"))
+            rows = tx.all("UPDATE room_state SET liveness = 'stale', liveness_since = ? "
+                          "WHERE liveness = 'online' AND stale_at <= ? "
+                          "RETURNING room_id, last_heartbeat_at, interval_s", (now, now))
+            for room_id, last, interval in rows:
+                out.append(Transition(room_id, "stale", now))
+                events.append(NewEvent(room_id, now, "room.stale", "warning", None,
+                                       "heartbeat late", {"last_heartbeat_at": last, "interval_s": interval},
+                                       "collector"))
+            self._insert_events(tx, events, now)
+        return out
+
+    def _sweep_lock(self, tx: _Tx) -> bool:
+        return True
+
+    # -- records ---------------------------------------------------------------------------
+    def store_records(self, room_id: str, records: list[dict], now: float) -> list[str]:
+        """Insert new records (first copy of an id wins) and derive events and the latest report.
+
+        `records` are validated dicts with `at_epoch` added. Returns the ids that were new."""
+        seen: set[str] = set()
+        unique = []
+        for rec in records:
+            if rec["id"] not in seen:
+                seen.add(rec["id"])
+                unique.append(rec)
+        new_ids: set[str] = set()
+        with self.tx() as tx:
+            for chunk_start in range(0, len(unique), 100):
+                chunk = unique[chunk_start:chunk_start + 100]
+                values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
+                params: list[Any] = []
+                for rec in chunk:
+                    params += [rec["id"], room_id, rec["kind"], rec["at_epoch"], now,
+                               json.dumps(rec["body"], ensure_ascii=False, separators=(",", ":"))]
+                rows = tx.all(f"INSERT INTO records (id, room_id, kind, at, received_at, body) VALUES {values} "
+                              "ON CONFLICT (id) DO NOTHING RETURNING id", params)
+                new_ids.update(r[0] for r in rows)
+            fresh = [r for r in unique if r["id"] in new_ids]
+            events = []
+            for rec in fresh:
+                if rec["kind"] == "event":
+                    b = rec["body"]
+                    events.append(NewEvent(room_id, rec["at_epoch"], b["type"], b["severity"], b.get("area"),
+                                           b["message"], b.get("data") or {}, "agent", rec["id"]))
+            self._insert_events(tx, events, now)
+            reports = [r for r in fresh if r["kind"] == "check_report"]
+            if reports:
+                newest = max(reports, key=lambda r: r["generated_epoch"])
+                self._update_latest_report(tx, room_id, newest, now)
+        return [r["id"] for r in fresh]
+
+    def _update_latest_report(self, tx: _Tx, room_id: str, rec: dict, now: float) -> None:
+        gen = rec["generated_epoch"]
+        current = tx.one("SELECT generated_at FROM latest_report WHERE room_id = ?", (room_id,))
+        if current and current[0] >= gen:
+            return  # a late backlog report never hides a newer one
+        body = rec["body"]
+        if current:
+            tx.execute("UPDATE latest_report SET record_id = ?, generated_at = ?, received_at = ?, overall = ? "
+                       "WHERE room_id = ?", (rec["id"], gen, now, body["overall"], room_id))
+        else:
+            tx.execute("INSERT INTO latest_report (room_id, record_id, generated_at, received_at, overall) "
+                       "VALUES (?, ?, ?, ?, ?)", (room_id, rec["id"], gen, now, body["overall"]))
+        previous = {r[0]: (r[1], r[2]) for r in tx.all(
+            "SELECT check_id, status, since FROM check_state WHERE room_id = ?", (room_id,))}
+        tx.execute("DELETE FROM check_state WHERE room_id = ?", (room_id,))
+        seen = set()
+        for check in body.get("checks", []):
+            cid = check["id"]
+            if cid in seen:
+                continue
+            seen.add(cid)
+            status = check["status"]
+            prev = previous.get(cid)
+            since = prev[1] if prev and prev[0] == status else gen
+            tx.execute("INSERT INTO check_state (room_id, check_id, status, since, message) VALUES (?, ?, ?, ?, ?)",
+                       (room_id, cid, status, since, check.get("message") or ""))
+
+    def _insert_events(self, tx: _Tx, events: list[NewEvent], now: float) -> None:
+        for ev in events:
+            tx.execute("INSERT INTO events (room_id, at, received_at, type, severity, area, message, data, "
+                       "source, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                       "ON CONFLICT (record_id) DO NOTHING",
+                       (ev.room_id, ev.at, now, ev.type, ev.severity, ev.area, ev.message,
+                        json.dumps(ev.data, ensure_ascii=False), ev.source, ev.record_id))
+
+    # -- reads for the board ---------------------------------------------------------------
+    _ROOM_COLUMNS = ("r.room_id, r.name, r.level, r.district, r.enabled, s.liveness, s.liveness_since, "
+                     "s.last_heartbeat_at, s.interval_s, s.heartbeat, s.sent_at, s.overall, s.overall_since, "
+                     "s.agent_version, lr.record_id, lr.generated_at, lr.overall")
+
+    @staticmethod
+    def _room_row(row) -> dict:
+        return dict(room_id=row[0], name=row[1], level=row[2], district=row[3], enabled=bool(row[4]),
+                    liveness=row[5], liveness_since=row[6], last_heartbeat_at=row[7], interval_s=row[8],
+                    heartbeat=json.loads(row[9]) if row[9] else None, sent_at=row[10], overall=row[11],
+                    overall_since=row[12], agent_version=row[13], report_record_id=row[14],
+                    report_generated_at=row[15], report_overall=row[16], checks=[])
+
+    def rooms_overview(self) -> list[dict]:
+        with self.read() as tx:
+            rows = tx.all(f"SELECT {self._ROOM_COLUMNS} FROM rooms r JOIN room_state s ON s.room_id = r.room_id "
+                          "LEFT JOIN latest_report lr ON lr.room_id = r.room_id ORDER BY r.room_id")
+            checks = tx.all("SELECT room_id, check_id, status, since, message FROM check_state "
+                            "WHERE status IN ('fail', 'error', 'warn') ORDER BY room_id, check_id")
+        rooms = {row[0]: self._room_row(row) for row in rows}
+        for room_id, cid, status, since, message in checks:
+            if room_id in rooms:
+                rooms[room_id]["checks"].append(dict(id=cid, status=status, since=since, message=message))
+        return list(rooms.values())
+
+    def room(self, room_id: str) -> Optional[dict]:
+        with self.read() as tx:
+            row = tx.one(f"SELECT {self._ROOM_COLUMNS} FROM rooms r JOIN room_state s ON s.room_id = r.room_id "
+                         "LEFT JOIN latest_report lr ON lr.room_id = r.room_id WHERE r.room_id = ?", (room_id,))
+            if not row:
+                return None
+            checks = tx.all("SELECT check_id, status, since, message FROM check_state WHERE room_id = ? "
+                            "AND status IN ('fail', 'error', 'warn') ORDER BY check_id", (room_id,))
+        room = self._room_row(row)
+        room["checks"] = [dict(id=c[0], status=c[1], since=c[2], message=c[3]) for c in checks]
+        return room
+
+    def latest_report(self, room_id: str) -> Optional[dict]:
+        with self.read() as tx:
+            row = tx.one("SELECT rec.id, rec.received_at, rec.body FROM latest_report lr "
+                         "JOIN records rec ON rec.id = lr.record_id WHERE lr.room_id = ?", (room_id,))
+        if not row:
+            return None
+        return dict(record_id=row[0], received_at=row[1], report=json.loads(row[2]))
+
+    @staticmethod
+    def _event_row(r) -> dict:
+        return dict(seq=r[0], room_id=r[1], at=r[2], received_at=r[3], type=r[4], severity=r[5], area=r[6],
+                    message=r[7], data=json.loads(r[8]), source=r[9], record_id=r[10])
+
+    _EVENT_COLUMNS = "seq, room_id, at, received_at, type, severity, area, message, data, source, record_id"
+
+    def room_events(self, room_id: str, limit: int = 100) -> list[dict]:
+        with self.read() as tx:
+            rows = tx.all(f"SELECT {self._EVENT_COLUMNS} FROM events WHERE room_id = ? ORDER BY seq DESC LIMIT ?",
+                          (room_id, int(limit)))
+        return [self._event_row(r) for r in rows]
+
+    def events_after(self, after: int, limit: int = 100) -> list[dict]:
+        with self.read() as tx:
+            rows = tx.all(f"SELECT {self._EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                          (int(after), int(limit)))
+        return [self._event_row(r) for r in rows]
+
+    def count(self, table: str) -> int:
+        if table not in {"records", "events", "rooms", "sessions", "check_state"}:
+            raise ValueError(table)
+        with self.read() as tx:
+            return int(tx.one(f"SELECT COUNT(*) FROM {table}")[0])
+
+    # -- viewers and sessions --------------------------------------------------------------
+    def add_viewer(self, username: str, password_hash: str, now: float) -> None:
+        with self.tx() as tx:
+            if tx.one("SELECT 1 FROM viewers WHERE username = ?", (username,)):
+                tx.execute("UPDATE viewers SET password_hash = ?, enabled = 1 WHERE username = ?",
+                           (password_hash, username))
+            else:
+                tx.execute("INSERT INTO viewers (username, password_hash, enabled, created_at) VALUES (?, ?, 1, ?)",
+                           (username, password_hash, now))
+
+    def set_viewer_enabled(self, username: str, enabled: bool) -> None:
+        with self.tx() as tx:
+            tx.execute("UPDATE viewers SET enabled = ? WHERE username = ?", (1 if enabled else 0, username))
+            if tx.rowcount != 1:
+                raise UnknownRoom(f"no viewer {username!r}")
+            if not enabled:
+                tx.execute("DELETE FROM sessions WHERE username = ?", (username,))
+
+    def viewer(self, username: str) -> Optional[tuple[str, bool]]:
+        with self.read() as tx:
+            row = tx.one("SELECT password_hash, enabled FROM viewers WHERE username = ?", (username,))
+        return (row[0], bool(row[1])) if row else None
+
+    def create_session(self, id_hash: str, username: str, csrf: str, now: float, ttl: float) -> None:
+        with self.tx() as tx:
+            tx.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+            tx.execute("INSERT INTO sessions (id_hash, username, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                       (id_hash, username, csrf, now, now + ttl))
+
+    def session(self, id_hash: str, now: float) -> Optional[tuple[str, str]]:
+        with self.read() as tx:
+            row = tx.one("SELECT s.username, s.csrf FROM sessions s JOIN viewers v ON v.username = s.username "
+                         "WHERE s.id_hash = ? AND s.expires_at > ? AND v.enabled = 1", (id_hash, now))
+        return (row[0], row[1]) if row else None
+
+    def delete_session(self, id_hash: str) -> None:
+        with self.tx() as tx:
+            tx.execute("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
+
+
+class SqliteStorage(Storage):
+    """SQLite in WAL mode: one connection per thread, BEGIN IMMEDIATE for every write."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str, **_ignored):
+        import sqlite3
+
+        self._sqlite3 = sqlite3
+        self.path = path
+        self._local = threading.local()
+        self._all: list = []
+        self._lock = threading.Lock()
+        try:
+            conn = self._conn()
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {path!r}: {exc}") from exc
+
+    def _conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @staticmethod
+    def _translate(sql: str) -> str:
+        return sql
+
+    def authenticate(self, token_id: str, window: int):
+        # SQLite's RETURNING cannot name the FROM table of an UPDATE: two statements, one transaction.
+        with self.tx() as tx:
+            row = tx.one("SELECT room_id, token_salt, token_hash, enabled FROM rooms WHERE token_id = ?", (token_id,))
+            if not row:
+                return None
+            count = tx.one("UPDATE room_state SET rl_count = CASE WHEN rl_window = ? THEN rl_count + 1 ELSE 1 END, "
+                           "rl_window = ? WHERE room_id = ? RETURNING rl_count", (window, window, row[0]))[0]
+        return RoomAuth(row[0], row[1], row[2], bool(row[3]), int(count))
+
+    @contextmanager
+    def tx(self):
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except self._sqlite3.OperationalError as exc:
+            raise StorageUnavailable(f"database busy: {exc}") from exc
+        try:
+            yield _Tx(conn.cursor(), self._translate)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self):
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield _Tx(conn.cursor(), self._translate)
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+
+class PostgresStorage(Storage):
+    """PostgreSQL through a psycopg 3 connection pool."""
+
+    dialect = "postgres"
+    _SWEEP_LOCK_KEY = 0x68_6E_74_68  # 'hnth': one sweeper at a time; others skip this round
+    _MIGRATE_LOCK_KEY = 0x68_6E_74_6D
+
+    def __init__(self, dsn: str, *, pool_size: int = 10, **_ignored):
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self._psycopg = psycopg
+        self._cache: dict[str, str] = {}
+        try:
+            self.pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
+                                       open=True, timeout=10, name="hntht-collector")
+            self.pool.wait(timeout=10)
+        except Exception as exc:  # never echo the DSN: it may hold a password
+            raise StorageUnavailable(f"cannot connect to PostgreSQL: {type(exc).__name__}") from None
+
+    def _translate(self, sql: str) -> str:
+        out = self._cache.get(sql)
+        if out is None:
+            out = self._cache[sql] = sql.replace("%", "%%").replace("?", "%s")
+        return out
+
+    @contextmanager
+    def tx(self):
+        try:
+            with self.pool.connection() as conn:
+                with conn.transaction():
+                    with conn.cursor() as cur:
+                        yield _Tx(cur, self._translate)
+        except self._psycopg.OperationalError as exc:
+            raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+        except Exception as exc:
+            from psycopg_pool import PoolTimeout
+            if isinstance(exc, PoolTimeout):
+                raise StorageUnavailable("database pool exhausted") from exc
+            raise
+
+    read = tx
+
+    def _migration_lock(self, tx: _Tx) -> None:
+        tx.execute("SELECT pg_advisory_xact_lock(?)", (self._MIGRATE_LOCK_KEY,))
+
+    def _sweep_lock(self, tx: _Tx) -> bool:
+        return bool(tx.one("SELECT pg_try_advisory_xact_lock(?)", (self._SWEEP_LOCK_KEY,))[0])
+
+    def close(self) -> None:
+        self.pool.close()
