@@ -10,6 +10,8 @@ PACKAGES=(
   snmp                # net-snmp tools (snmpget) to check snmpsim readiness and for benchmarks
   nut-server nut-client  # NUT's own upsd, dummy-ups and nutdrv_qx
   systemd             # systemd-analyze security for the unit hardening gate
+  postgresql          # the collector's PostgreSQL backend tests start a throwaway cluster
+  chromium            # headless browser test of the collector's readiness board
 )
 
 missing=()
