@@ -22,6 +22,8 @@ from agent.config.schema import LoadContext, load_section
 from agent.config.sections.agent import AgentSection
 from agent.config.sections.check import CheckSection
 from agent.config.sections.codec import CodecSection
+from agent.config.sections.collector import CollectorSection
+from agent.config.sections.daemon import DaemonSection
 from agent.config.sections.network import NetworkSection
 from agent.config.sections.ups import UpsSection
 from agent.errors import ConfigError
@@ -37,6 +39,8 @@ class Config:
     codec: CodecSection = field(default_factory=CodecSection)
     ups: UpsSection = field(default_factory=UpsSection)
     check: CheckSection = field(default_factory=CheckSection)
+    collector: CollectorSection = field(default_factory=CollectorSection)
+    daemon: DaemonSection = field(default_factory=DaemonSection)
     path: str = ""
     warnings: list[str] = field(default_factory=list)
 
@@ -52,6 +56,8 @@ SECTIONS: dict[str, type] = {
     "codec": CodecSection,
     "ups": UpsSection,
     "check": CheckSection,
+    "collector": CollectorSection,
+    "daemon": DaemonSection,
 }
 
 
