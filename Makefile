@@ -1,33 +1,17 @@
-# The two set-up commands of the README:
-#   make demo   install into .venv and run the simulated room
-#   make test   install test dependencies (Debian packages too) and run the whole test suite
-PYTHON ?= python3
-VENV   ?= .venv
-PY     := $(VENV)/bin/python
-PIP    := $(VENV)/bin/pip
-STAMP  := $(VENV)/.installed
+# Shortcuts for the README's two set-up commands (which work without make):
+#   make demo  = bash scripts/demo.sh
+#   make test  = bash scripts/test.sh
+.PHONY: demo test bench clean
 
-.PHONY: demo test install test-deps bench clean
+demo:
+	bash scripts/demo.sh
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[test]'
-	touch $(STAMP)
+test:
+	bash scripts/test.sh
 
-install: $(STAMP)
-
-demo: $(STAMP)
-	$(VENV)/bin/hntht-agent demo
-
-test-deps:
-	bash scripts/install-test-deps.sh
-
-test: test-deps $(STAMP)
-	$(PY) -m pytest -q
-
-bench: $(STAMP)
-	for b in bench/*; do [ -x "$$b" ] && $$b || true; done
+bench:
+	bash scripts/venv.sh test
+	for b in bench/*; do if [ -f "$$b" ] && [ -x "$$b" ]; then .venv/bin/python "$$b" || exit 1; fi; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf .venv build *.egg-info .pytest_cache
