@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 from typing import Any
 
@@ -33,6 +31,8 @@ def parse_areas(text: str) -> list[str]:
 
 
 def run_checklist_for(config: Any, only: list[str] | None, lang: str, *, show_progress: bool) -> Any:
+    import asyncio
+
     from agent.render import Progress
     from agent.runner import build_probes, run_checklist
 
@@ -45,6 +45,8 @@ def run_checklist_for(config: Any, only: list[str] | None, lang: str, *, show_pr
 
 
 def emit(report: Any, lang: str, as_json: bool) -> int:
+    import json
+
     from agent.render import print_report
 
     if as_json:
