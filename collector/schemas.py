@@ -22,13 +22,38 @@ def openapi_document() -> dict:
     return json.loads(openapi_bytes())
 
 
+def _inline(node, components: dict):
+    """Replace local $refs by the schemas they name (ours are not recursive): resolving references
+    on every request is what makes jsonschema slow on the ingest path."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            target = _inline(components[ref.rsplit("/", 1)[1]], components)
+            rest = {k: _inline(v, components) for k, v in node.items() if k != "$ref"}
+            return {**target, **rest} if rest else target
+        return {k: _inline(v, components) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, components) for v in node]
+    return node
+
+
 @lru_cache(maxsize=None)
 def validator(name: str) -> Draft202012Validator:
-    doc = openapi_document()
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-              "$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+    components = openapi_document()["components"]["schemas"]
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **_inline(components[name], components)}
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+@lru_cache(maxsize=None)
+def fast_check(name: str):
+    """A compiled validity check (fastjsonschema) for the hot path; jsonschema stays the authority and
+    explains any failure precisely."""
+    import fastjsonschema
+
+    schema = dict(validator(name).schema)
+    schema.pop("$schema", None)
+    return fastjsonschema.compile(schema, formats={"date-time": lambda v: True})
 
 
 def _path(error) -> str:
@@ -40,6 +65,11 @@ def _path(error) -> str:
 
 def problems(name: str, instance: Any, prefix: str = "", limit: int = 20) -> list[dict]:
     """Every schema violation as {"path", "message"}, most specific first; [] when valid."""
+    try:
+        fast_check(name)(instance)
+        return []
+    except Exception:
+        pass  # invalid (or the fast path could not decide): let jsonschema give the exact reasons
     v = validator(name)
     errors = []
     for err in v.iter_errors(instance):
