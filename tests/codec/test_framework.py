@@ -1,0 +1,152 @@
+"""The driver framework: the read-only guard, null-with-reason assembly, the registry and [codec] config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_dict
+from agent.errors import ConfigError
+from agent.vendors import DRIVERS, get_driver_class
+from agent.vendors import model as m
+from agent.vendors.base import AllowList, CodecDriver, CommandNotAllowed, Connection, NotExposed
+
+
+class RecordingWire:
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.closed = False
+
+    def exchange(self, command: str) -> str:
+        self.received.append(command)
+        return "ok"
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Toy(CodecDriver):
+    name = "toy"
+    vendor = "toy"
+    transports = ("ssh",)
+    ALLOWED = AllowList("toy", r"xStatus( [A-Za-z0-9 ]+)?", r"xCommand Camera Preset List")
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self.wire = RecordingWire()
+
+    def _open_wire(self):
+        return self.wire
+
+    def get_facts(self) -> m.Facts:
+        self.send("xStatus SystemUnit")
+        return m.Facts(vendor="toy", model="T1", software_version="1.0")
+
+    def get_network(self) -> m.NetworkInfo:
+        self.not_exposed("network.mac", "T1 has no MAC in its API")
+        return m.NetworkInfo(ip="10.0.0.2")
+
+    def get_calls(self):
+        raise NotExposed("T1 has no call status")
+
+
+def conn(tmp_path: Path, transport: str = "ssh") -> Connection:
+    return Connection(host="127.0.0.1", transport=transport, port=22, username="u", password=None,
+                      timeout=1.0, state_dir=tmp_path)
+
+
+@pytest.mark.parametrize("command", [
+    "xCommand Dial Number: 123", "xCommand Call Disconnect", "xCommand Camera Preset Activate PresetId: 1",
+    "xCommand Standby Activate", "xCommand SystemUnit Boot", "xConfiguration Audio DefaultVolume: 0",
+    "xStatus Audio\nxCommand Dial Number: 1", "xStatus Audio\rxCommand Dial", "xStatus\x00", "",
+    "xCommand Camera Preset List | xCommand Dial", "xstatus audio ; xCommand Standby Activate",
+])
+def test_guard_refuses_before_sending(tmp_path, command):
+    drv = Toy(conn(tmp_path))
+    with drv:
+        with pytest.raises(CommandNotAllowed):
+            drv.send(command)
+    assert drv.wire.received == []
+    assert drv.wire.closed
+
+
+def test_guard_refuses_without_session(tmp_path):
+    with pytest.raises(CommandNotAllowed):
+        Toy(conn(tmp_path)).send("xCommand Dial Number: 1")
+
+
+def test_send_cannot_be_overridden():
+    with pytest.raises(TypeError):
+        class Sneaky(CodecDriver):  # noqa: F841
+            def send(self, command):
+                return None
+
+
+def test_allowed_command_reaches_the_wire(tmp_path):
+    drv = Toy(conn(tmp_path))
+    with drv:
+        assert drv.send("xCommand Camera Preset List") == "ok"
+    assert drv.wire.received == ["xCommand Camera Preset List"]
+
+
+def test_read_status_nulls_have_reasons(tmp_path):
+    drv = Toy(conn(tmp_path))
+    with drv:
+        st = drv.read_status()
+    assert st.facts.model == "T1"
+    assert st.calls is None and "no call status" in st.reasons["calls"]
+    assert st.reasons["network.mac"] == "T1 has no MAC in its API"
+    assert "presets" in st.reasons  # not implemented by the driver: null + reason
+    assert all(st.reason(p) for p in m.missing_reasons(st)), [p for p in m.missing_reasons(st) if not st.reason(p)]
+    assert drv.sessions_opened == 1
+
+
+def test_transport_must_be_supported(tmp_path):
+    with pytest.raises(ConfigError):
+        Toy(conn(tmp_path, "telnet"))
+
+
+def test_registry_names():
+    assert set(DRIVERS) == {"cisco", "poly-gs", "poly-rest", "snmp", "auto"}
+    with pytest.raises(KeyError):
+        get_driver_class("huawei")
+
+
+def _cfg(tmp_path, **codec):
+    pw = tmp_path / "pw"
+    pw.write_text("s3cret")
+    pw.chmod(0o600)
+    base = {"vendor": "cisco", "host": "10.0.0.5", "username": "agent", "password_file": str(pw)}
+    base.update(codec)
+    return load_dict({"agent": {"room_id": "abc", "state_dir": str(tmp_path)}, "codec": base}, file="t.toml")
+
+
+def test_config_defaults(tmp_path):
+    c = _cfg(tmp_path)
+    assert c.codec.effective_transport() == "ssh" and c.codec.effective_port() == 22
+    assert c.codec.password_file.reveal() == "s3cret"
+    c = _cfg(tmp_path, transport="https")
+    assert c.codec.effective_port() == 443
+
+
+@pytest.mark.parametrize("codec,key", [
+    ({"host": ""}, "codec.host"),
+    ({"transport": "http"}, "codec.transport"),
+    ({"transport": "telnet"}, "codec.transport"),
+    ({"password": "x"}, "codec.password"),
+    ({"username": ""}, "codec.username"),
+    ({"ssh_fingerprint": "abc"}, "codec.ssh_fingerprint"),
+    ({"tls": {"fingerprint": "zz"}}, "codec.tls.fingerprint"),
+    ({"expect": {"video_format": "4k"}}, "codec.expect.video_format"),
+    ({"expect": {"registration": "h.323"}}, "codec.expect.registration"),
+])
+def test_config_errors_name_the_key(tmp_path, codec, key):
+    with pytest.raises(ConfigError) as info:
+        _cfg(tmp_path, **codec)
+    assert info.value.key == key
+
+
+def test_insecure_only_when_explicit(tmp_path):
+    c = _cfg(tmp_path, transport="http", allow_insecure=True)
+    assert c.codec.effective_port() == 80
