@@ -15,8 +15,6 @@ COMMAND_MODULES = [
     "agent.commands.check",
     "agent.commands.demo",
     "agent.commands.config_cmd",
-    "agent.commands.run",
-    "agent.commands.status",
     "agent.commands.codec_cmd",
 ]
 
