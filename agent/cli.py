@@ -15,6 +15,8 @@ COMMAND_MODULES = [
     "agent.commands.check",
     "agent.commands.demo",
     "agent.commands.config_cmd",
+    "agent.commands.run",
+    "agent.commands.status",
     "agent.commands.codec_cmd",
 ]
 

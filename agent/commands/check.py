@@ -65,5 +65,33 @@ def run(args: argparse.Namespace) -> int:
     for warning in config.warnings:
         print(f"hntht-agent: warning: {warning}", file=sys.stderr)
     lang = pick_language(args.lang, config.agent.language or None)
+    # One owner for the devices: while the service runs, it runs the checklist for us.
+    code = via_service(config, args.only, lang, args.json)
+    if code is not None:
+        return code
     report = run_checklist_for(config, args.only, lang, show_progress=not args.json)
     return emit(report, lang, args.json)
+
+
+def via_service(config: Any, only: list[str] | None, lang: str, as_json: bool) -> int | None:
+    """Ask the running service (report.mode = "service"); None when it does not run."""
+    from agent.daemon import control
+    from agent.render import use_colour
+
+    payload = {"cmd": "check", "only": only, "lang": lang, "colour": use_colour(sys.stdout)}
+    try:
+        answer = control.request(control.socket_path(config), payload, timeout=float(config.check.budget) + 15.0)
+    except control.ServiceDenied:
+        print("hntht-agent: dịch vụ đang chạy nhưng bạn không có quyền hỏi nó: chạy lại bằng sudo hoặc thêm tài "
+              "khoản vào nhóm hntht / the service runs but refused us: use sudo or join group hntht", file=sys.stderr)
+        return 77
+    except (control.ServiceNotRunning, OSError, ValueError):
+        return None  # not running (or not answering in time): run standalone, never hang
+    if not answer.get("ok"):
+        return None
+    if as_json:
+        json.dump(answer["report"], sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(answer["text"] + "\n")
+    return int(answer.get("exit_code", 2))
