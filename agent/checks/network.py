@@ -310,7 +310,8 @@ def tcp_result(target: Any, spec: Any, tcp: Any, label: Text) -> CheckResult:
     if tcp.state == "refused":
         text = Text("net.tcp.refused", proto=proto, port=tcp.port, target=label)
     elif tcp.state == "timeout":
-        text = Text("net.tcp.timeout", proto=proto, port=tcp.port, target=label, seconds=float(spec.tcp_timeout))
+        waited = tcp.timeout_s if getattr(tcp, "timeout_s", None) is not None else float(spec.tcp_timeout)
+        text = Text("net.tcp.timeout", proto=proto, port=tcp.port, target=label, seconds=waited)
     else:
         text = Text("net.tcp.unreachable", proto=proto, port=tcp.port, target=label, error=tcp.error)
     return CheckResult(check_id, Status.FAIL, text, observed=tcp.state, expected=expected, remedy=Text("net.tcp.remedy"))

@@ -45,6 +45,7 @@ class TcpResult:
     state: str  # "open" | "refused" | "timeout" | "unreachable" | "error"
     connect_ms: float | None = None
     error: str | None = None
+    timeout_s: float | None = None  # the deadline that applied (tcp_timeout, or less when the budget was short)
 
 
 @dataclass
@@ -93,22 +94,37 @@ def ping_stats(sent: int, rtts: list[float], method: str, icmp_error: str | None
 
 async def tcp_connect(address: str, port: int, timeout: float) -> TcpResult:
     started = time.monotonic()
+    limit = round(timeout, 2)
     try:
         _reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
     except asyncio.TimeoutError:
-        return TcpResult(port, "timeout")
+        return TcpResult(port, "timeout", timeout_s=limit)
     except ConnectionRefusedError:
-        return TcpResult(port, "refused", round((time.monotonic() - started) * 1000, 2))
+        return TcpResult(port, "refused", round((time.monotonic() - started) * 1000, 2), timeout_s=limit)
     except OSError as exc:
         state = "unreachable" if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH) else "error"
-        return TcpResult(port, state, error=exc.strerror or type(exc).__name__)
+        return TcpResult(port, state, error=exc.strerror or type(exc).__name__, timeout_s=limit)
     elapsed = (time.monotonic() - started) * 1000
     writer.close()
     try:
-        await asyncio.wait_for(writer.wait_closed(), 1.0)
+        # Bounded by what is left of the connect's own deadline: closing must not overrun it.
+        await asyncio.wait_for(writer.wait_closed(), max(0.05, min(1.0, timeout - elapsed / 1000)))
     except (OSError, asyncio.TimeoutError):
         pass
-    return TcpResult(port, "open", round(elapsed, 2))
+    return TcpResult(port, "open", round(elapsed, 2), timeout_s=limit)
+
+
+def fit_ping(count: int, interval: float, timeout: float, available: float) -> tuple[int, float]:
+    """(count, timeout) of a ping run that ends within ``available`` seconds.
+
+    The reply timeout is kept when it fits (a slow reply is better measured than cut) and the
+    count shrinks instead, so the loss figure stays honest: every request sent gets its full wait.
+    """
+    timeout = min(timeout, available)
+    if timeout <= 0:
+        return 0, 0.0
+    fits = int((available - timeout) / interval + 1e-9) + 1 if interval > 0 else count
+    return max(1, min(count, fits)), timeout
 
 
 async def resolve(host: str, timeout: float) -> str:
@@ -143,8 +159,20 @@ class NetworkProbe(Probe):
         tcp = max((t.tcp_timeout for t in net.target), default=0.0)
         return min(float(self.config.check.budget), max(ping_run, tcp) + net.dns_timeout + 1.0)
 
+    # Kept free at the end of the probe's deadline for evaluation and the report.
+    SAFETY_MARGIN = 0.3
+    _stop_at = float("inf")  # set by collect()
+
+    def _left(self) -> float:
+        return self._stop_at - time.monotonic()
+
     async def collect(self) -> NetworkStatus:
         net = self.section
+        # Every DNS lookup, ping run and TCP connect is cut to end before the probe's deadline.
+        # Normally each fits on its own; when the checklist budget is shorter (a short
+        # [check] budget, a long tcp_timeout), a slow or dead target must cost only its own
+        # items, not every network result, as a runner timeout of the whole probe would.
+        self._stop_at = time.monotonic() + self.deadline() - self.SAFETY_MARGIN
         route = default_route()
         gateway = route[1] if route and route[1] else None
         iface_name = net.interface if net.interface != "auto" else (route[0] if route else None)
@@ -167,16 +195,18 @@ class NetworkProbe(Probe):
             status.address = host
         else:
             started = time.monotonic()
+            dns_timeout = max(0.05, min(net.dns_timeout, self._left()))
             try:
-                status.address = await resolve(host, net.dns_timeout)
+                status.address = await resolve(host, dns_timeout)
                 status.dns_ms = round((time.monotonic() - started) * 1000, 2)
             except asyncio.TimeoutError:
-                status.dns_error = f"no DNS answer within {net.dns_timeout:g} s"
+                status.dns_error = f"no DNS answer within {dns_timeout:.1f} s"
                 return status
             except OSError as exc:
                 status.dns_error = str(exc.strerror or exc)
                 return status
-        jobs = [tcp_connect(status.address, port, target.tcp_timeout) for port in target.tcp_ports]
+        tcp_timeout = max(0.05, min(float(target.tcp_timeout), self._left()))
+        jobs = [tcp_connect(status.address, port, tcp_timeout) for port in target.tcp_ports]
         if target.ping:
             jobs.insert(0, self._ping(status.address))
         results = await asyncio.gather(*jobs)
@@ -192,8 +222,11 @@ class NetworkProbe(Probe):
 
     async def _ping(self, address: str) -> PingStats | str:
         net = self.section
+        count, timeout = fit_ping(net.ping_count, float(net.ping_interval), float(net.ping_timeout), self._left())
+        if count == 0:
+            return "no time left in the checklist budget"
         try:
-            run = await ping(address, count=net.ping_count, interval=net.ping_interval, timeout=net.ping_timeout)
+            run = await ping(address, count=count, interval=net.ping_interval, timeout=timeout)
         except IcmpDenied:
             return "icmp-denied"
         except (OSError, AgentError) as exc:
