@@ -192,6 +192,7 @@ class Uploader(threading.Thread):
             self._heartbeat_due = False
             body = self.heartbeat_factory()
             if not self._send_heartbeat(body):
+                self._heartbeat_due = True  # the next attempt starts with a fresh heartbeat again
                 return
         while True:
             if self._stop_at is not None and time.monotonic() >= self._stop_at:

@@ -56,7 +56,7 @@ class Fault:
 
 class CollectorPeer:
     def __init__(self, tokens: dict[str, str], *, tls: tuple[Path, Path] | None = None,
-                 client_ca: Path | None = None) -> None:
+                 client_ca: Path | None = None, port: int = 0) -> None:
         self.tokens = dict(tokens)  # token -> room_id
         self.validators = _validators()
         self.lock = threading.Lock()
@@ -69,7 +69,7 @@ class CollectorPeer:
         self.faults: list[Fault] = []
         self.always: Fault | None = None  # answer every request with this until cleared
         self.delay = 0.0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         self.scheme = "http"
         if tls is not None:

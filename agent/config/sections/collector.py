@@ -37,7 +37,7 @@ class CollectorSection:
     # Compress request bodies with gzip.
     gzip: bool = True
     # Longest wait between retries (exponential backoff with full jitter up to this cap).
-    backoff_max: Duration = field(default=Duration(300.0), metadata={"min": 1.0, "max": 3600.0})
+    backoff_max: Duration = field(default=Duration(300.0), metadata={"min": 0.1, "max": 3600.0})
     # First retry delay of the backoff.
     backoff_base: Duration = field(default=Duration(2.0), metadata={"min": 0.01, "max": 60.0})
 

@@ -10,10 +10,10 @@ from agent.config.schema import Duration
 @dataclass
 class DaemonSection:
     # Poll interval of each area (each poll also feeds events and a status sample).
-    codec_interval: Duration = field(default=Duration(60.0), metadata={"min": 1.0, "max": 86400.0})
-    power_interval: Duration = field(default=Duration(30.0), metadata={"min": 1.0, "max": 86400.0})
-    network_interval: Duration = field(default=Duration(60.0), metadata={"min": 1.0, "max": 86400.0})
-    host_interval: Duration = field(default=Duration(60.0), metadata={"min": 1.0, "max": 86400.0})
+    codec_interval: Duration = field(default=Duration(60.0), metadata={"min": 0.1, "max": 86400.0})
+    power_interval: Duration = field(default=Duration(30.0), metadata={"min": 0.1, "max": 86400.0})
+    network_interval: Duration = field(default=Duration(60.0), metadata={"min": 0.1, "max": 86400.0})
+    host_interval: Duration = field(default=Duration(60.0), metadata={"min": 0.1, "max": 86400.0})
     # The full checklist on a schedule, pushed as a check_report; "0s" = only on demand.
     checklist_interval: Duration = field(default=Duration(0.0), metadata={"min": 0.0, "max": 604800.0})
     # Each probe's first poll is delayed by a random time up to this (never more than its interval),
