@@ -1,0 +1,623 @@
+"""Cisco CE 9.x / RoomOS 10-11 (SX, MX, Room Kit, Room Bar, Board) through the xAPI.
+
+Transports:
+- ``ssh``: the codec's TSH shell (keyboard-interactive login, host key pinned first).  After the
+  welcome banner's ``OK`` the driver sends ``echo off`` then ``xPreferences OutputMode JSON``; a
+  codec without JSON output (TC 7) stays in terminal mode (``*s``/``*c`` lines).  Each command is
+  tagged ``| resultId="N"`` in JSON mode so an answer is matched to its command.
+- ``https`` (``http`` only with allow_insecure): the XMLAPI; ``/xmlapi/session/begin`` once per
+  session (the codec has few session slots; ``close()`` always ends it), then ``GET /status.xml``,
+  ``GET /configuration.xml`` and the preset list through ``POST /putxml``.
+
+One poll = three reads: the whole status, the whole configuration, the camera preset list.  Field
+names follow CE 9 and RoomOS 11; a node a model lacks (Room Kit/Bar: no per-microphone EchoControl;
+no H323 node when H.323 is off) becomes null with a reason.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from typing import Any
+
+from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError
+from agent.vendors import model as m
+from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire
+from agent.vendors.cisco_tree import Tree, decode_json_stream, flatten_json, flatten_terminal, flatten_xml
+
+# Read-only: status and configuration *reads* (no ":" so no "xConfiguration X: value" write), the
+# camera preset *list*, and the two session preferences.  Nothing else can reach the codec.
+_PATH = r"(?: [A-Za-z][A-Za-z0-9]*(?: [0-9]{1,3})?){0,8}"
+ALLOWED = AllowList(
+    "cisco",
+    r"echo off",
+    r"xPreferences OutputMode (?:JSON|Terminal)",
+    r"xStatus" + _PATH,
+    r"xConfiguration" + _PATH,
+    r"xCommand Camera Preset List",
+)
+
+PRESET_LIST = "xCommand Camera Preset List"
+PRESET_LIST_XML = "<Command><Camera><Preset><List/></Preset></Camera></Command>"
+MAX_ANSWER = 8 * 1024 * 1024
+SECRET_LEAF = re.compile(r"(?i)(password|passphrase|communityname|secret|token|privatekey|psk)$")
+
+
+class CiscoDriver(CodecDriver):
+    name = "cisco"
+    vendor = "cisco"
+    ALLOWED = ALLOWED
+    transports = ("ssh", "https", "http")
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self._trees: dict[str, Tree | None] = {}
+        self._errors: dict[str, str] = {}
+        self.output_mode = "json"
+
+    # -- session ------------------------------------------------------------------------------
+    def _open_wire(self) -> Wire:
+        if self.connection.transport == "ssh":
+            return _SshWire(self.connection, self)
+        return _HttpWire(self.connection)
+
+    def open(self) -> None:
+        with self._lock:
+            fresh = not self.is_open
+            super().open()
+            if fresh and self.connection.transport == "ssh":
+                try:
+                    self._prepare_shell()
+                except BaseException:
+                    self.close()
+                    raise
+
+    def _prepare_shell(self) -> None:
+        self.send("echo off")
+        try:
+            self.send("xPreferences OutputMode JSON")
+            self.output_mode = "json"
+        except _CommandError:
+            self.output_mode = "terminal"  # TC 7 and CE < 8.1 have no JSON output
+            self.send("xPreferences OutputMode Terminal")
+
+    # -- reads shared by the getters ----------------------------------------------------------
+    def _begin_poll(self) -> None:
+        self._trees = {}
+        self._errors = {}
+
+    def _end_poll(self) -> None:
+        self._trees = {}
+
+    def _tree(self, which: str) -> Tree | None:
+        if which not in self._trees:
+            command = {"status": "xStatus", "config": "xConfiguration", "presets": PRESET_LIST}[which]
+            try:
+                self._trees[which] = self.send(command)
+            except _CommandError as exc:
+                self._trees[which] = None
+                self._errors[which] = str(exc)
+        return self._trees[which]
+
+    def _status(self) -> Tree:
+        tree = self._tree("status")
+        if tree is None or not any(key.startswith("Status.") for key in tree):
+            raise ProtocolError(f"the codec returned no status ({self._errors.get('status', 'empty answer')})")
+        return tree
+
+    def _config(self) -> Tree:
+        tree = self._tree("config")
+        if tree is None:
+            return Tree()
+        return tree
+
+    def raw(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for which in ("status", "config", "presets"):
+            tree = self._trees.get(which)
+            if tree:
+                for key, value in tree.items():
+                    out[key] = "***" if SECRET_LEAF.search(key.split(".")[-1].split("[")[0]) and value else value
+        return out
+
+    # -- getters ------------------------------------------------------------------------------
+    def get_facts(self) -> m.Facts:
+        s, c = self._status(), self._config()
+        facts = m.Facts(
+            vendor="cisco",
+            model=_t(s, "Status.SystemUnit.ProductId"),
+            software_version=_t(s, "Status.SystemUnit.Software.Version"),
+            serial=_t(s, "Status.SystemUnit.Hardware.Module.SerialNumber") or _t(s, "Status.SystemUnit.Hardware.SerialNumber"),
+            uptime_s=_int(s, "Status.SystemUnit.Uptime"),
+            name=_t(c, "Configuration.SystemUnit.Name") or _t(s, "Status.SystemUnit.BroadcastName")
+            or _t(s, "Status.UserInterface.ContactInfo.Name"),
+        )
+        return facts
+
+    def get_network(self) -> m.NetworkInfo:
+        s = self._status()
+        nets = s.items_of("Status.Network")
+        if not nets:
+            raise NotExposed("the codec reports no Network status")
+        base = next(iter(nets.values()))
+        info = m.NetworkInfo(
+            ip=_t(s, f"{base}.IPv4.Address"),
+            netmask=_t(s, f"{base}.IPv4.SubnetMask"),
+            gateway=_t(s, f"{base}.IPv4.Gateway"),
+            mac=_t(s, f"{base}.Ethernet.MacAddress"),
+        )
+        if info.ip is None and s.get(f"{base}.IPv4.Address") == "":
+            self.not_exposed("network.ip", "the codec has no IPv4 address (DHCP pending or no link)")
+        return info
+
+    def get_standby(self) -> m.StandbyInfo:
+        s = self._status()
+        raw = _t(s, "Status.Standby.State")
+        if raw is None and _t(s, "Status.Standby.Active") is not None:  # TC 7
+            raw = "Standby" if _t(s, "Status.Standby.Active") == "On" else "Off"
+        if raw is None:
+            raise NotExposed("the codec reports no Standby state")
+        state = {"off": m.AWAKE, "halfwake": m.HALFWAKE, "standby": m.STANDBY, "enteringstandby": m.STANDBY}.get(raw.lower())
+        if state is None:
+            self.not_exposed("standby.state", f"unknown standby state {raw!r}")
+        return m.StandbyInfo(state=state, raw=raw)
+
+    def get_registration(self) -> m.Registration:
+        s, c = self._status(), self._config()
+        h323 = m.RegistrationState(configured_server=_t(c, "Configuration.H323.Gatekeeper.Address"))
+        raw = _t(s, "Status.H323.Gatekeeper.Status")
+        if raw is None:
+            self.not_exposed("registration.h323.status",
+                             "the codec reports no H323 status (H.323 switched off, not licensed, or not on this model)")
+            self.not_exposed("registration.h323.server", "no H323 status")
+            self.not_exposed("registration.h323.raw", "no H323 status")
+        else:
+            h323.raw = raw
+            h323.status = _H323.get(raw.lower())
+            h323.server = _t(s, "Status.H323.Gatekeeper.Address")
+            h323.reason = _t(s, "Status.H323.Gatekeeper.Reason")
+        sip = m.RegistrationState(configured_server=_first(c, "Configuration.SIP.Proxy", "Address"))
+        regs = s.items_of("Status.SIP.Registration")
+        if not regs:
+            self.not_exposed("registration.sip.status", "the codec reports no SIP registration status")
+        else:
+            base = next(iter(regs.values()))
+            sip.raw = _t(s, f"{base}.Status")
+            sip.status = _SIP.get((sip.raw or "").lower())
+            sip.server = _first(s, "Status.SIP.Proxy", "Address")
+            sip.reason = _t(s, f"{base}.Reason")
+        return m.Registration(h323=h323, sip=sip)
+
+    def get_calls(self) -> list[m.Call]:
+        s = self._status()
+        calls: list[m.Call] = []
+        for ident, base in s.items_of("Status.Call").items():
+            if s.get(f"{base}._ghost") == "True":
+                continue  # an ended call the codec still announces (ghost)
+            call = m.Call(
+                id=ident,
+                remote=_t(s, f"{base}.RemoteNumber") or _t(s, f"{base}.DisplayName"),
+                protocol=(_t(s, f"{base}.Protocol") or "").lower() or None,
+                direction=(_t(s, f"{base}.Direction") or "").lower() or None,
+                status=(_t(s, f"{base}.Status") or "").lower() or None,
+                tx_rate_kbps=_int(s, f"{base}.TransmitCallRate"),
+                rx_rate_kbps=_int(s, f"{base}.ReceiveCallRate"),
+            )
+            self._media(s, call)
+            calls.append(call)
+        active = _int(s, "Status.SystemUnit.State.NumberOfActiveCalls") or 0
+        if not calls and active > 0:
+            raise NotExposed(f"the codec reports {active} active call(s) but no call details "
+                             "(e.g. a Microsoft Teams or Webex call)")
+        return calls
+
+    def _media(self, s: Tree, call: m.Call) -> None:
+        channels = s.items_of(f"Status.MediaChannels.Call[{call.id}].Channel")
+        presentation = _t(s, "Status.Conference.Presentation.Mode")
+        call.content_active = None if presentation is None else presentation in ("Sending", "Receiving")
+        if presentation is None:
+            self.not_exposed(f"calls[{call.id}].content_active", "no Conference Presentation status")
+        if not channels:
+            why = "the codec reports no MediaChannels for this call (needs CE 8.3 or later)"
+            for name in ("tx_video_format", "rx_video_format", "content_rate_kbps", "loss_percent", "jitter_ms"):
+                self.not_exposed(f"calls[{call.id}].{name}", why)
+            return
+        losses: list[float] = []
+        jitters: list[float] = []
+        for base in channels.values():
+            direction = (_t(s, f"{base}.Direction") or "").lower()
+            kind = (_t(s, f"{base}.Type") or "").lower()
+            role = _t(s, f"{base}.Video.ChannelRole") or ""
+            packets = _int(s, f"{base}.Netstat.Packets")
+            lost = _int(s, f"{base}.Netstat.Loss")
+            if packets and lost is not None:
+                losses.append(100.0 * lost / (packets + lost))
+            jitter = _int(s, f"{base}.Netstat.MaxJitter")
+            if jitter is not None:
+                jitters.append(float(jitter))
+            if kind != "video":
+                continue
+            x, y = _int(s, f"{base}.Video.ResolutionX"), _int(s, f"{base}.Video.ResolutionY")
+            fmt = f"{x}x{y}" if x and y else None
+            if role == "Main":
+                if direction == "outgoing":
+                    call.tx_video_format = fmt
+                elif direction == "incoming":
+                    call.rx_video_format = fmt
+            elif role == "Presentation":
+                wanted = "outgoing" if presentation == "Sending" else "incoming"
+                rate = _int(s, f"{base}.Netstat.ChannelRate")
+                if direction == wanted and rate is not None and call.content_active:
+                    call.content_rate_kbps = round(rate / 1000)
+        call.loss_percent = round(max(losses), 2) if losses else None
+        call.jitter_ms = max(jitters) if jitters else None
+        if call.content_active is False:
+            self.not_exposed(f"calls[{call.id}].content_rate_kbps", "no content is being shared")
+
+    def get_call_rate(self) -> m.CallRate:
+        c = self._config()
+        if not c:
+            raise NotExposed(f"the configuration could not be read ({self._errors.get('config', 'empty')})")
+        return m.CallRate(
+            default_kbps=_int(c, "Configuration.Conference.DefaultCall.Rate"),
+            max_tx_kbps=_int(c, "Configuration.Conference.MaxTransmitCallRate"),
+            max_rx_kbps=_int(c, "Configuration.Conference.MaxReceiveCallRate"),
+        )
+
+    def get_monitors(self) -> list[m.Monitor]:
+        s = self._status()
+        monitors = []
+        for ident, base in s.items_of("Status.Video.Output.Connector").items():
+            monitors.append(m.Monitor(
+                id=ident,
+                role=_t(s, f"{base}.MonitorRole"),
+                resolution=_resolution(s, f"{base}.Resolution"),
+                connected=_bool(s, f"{base}.Connected"),
+                device=_t(s, f"{base}.ConnectedDevice.Name"),
+            ))
+            if monitors[-1].resolution is None:
+                self.not_exposed(f"video.monitors[{ident}].resolution", "no signal on this output")
+            if monitors[-1].device is None:
+                self.not_exposed(f"video.monitors[{ident}].device", "no screen identified on this output (EDID)")
+        if not monitors:
+            raise NotExposed("the codec reports no video outputs")
+        return monitors
+
+    def get_video(self) -> m.Video:
+        s, c = self._status(), self._config()
+        try:
+            monitors = self.get_monitors()
+        except NotExposed as exc:
+            monitors = []
+            self.not_exposed("video.monitors", str(exc))
+        main = _t(s, "Status.Video.Input.MainVideoSource")
+        video = m.Video(
+            monitors_configured=_t(c, "Configuration.Video.Monitors"),
+            monitors=monitors,
+            main_source=main,
+            presentation_source=_t(c, "Configuration.Video.Presentation.DefaultSource"),
+            layout=_t(s, "Status.Video.Layout.LayoutFamily.Local") or _t(s, "Status.Video.Layout.CurrentLayouts.ActiveLayout"),
+        )
+        if video.layout is None:
+            self.not_exposed("video.layout", "the codec reports no local layout (only shown during a call)")
+        if main is None:
+            self.not_exposed("video.main_source_format", "the codec reports no main video source")
+        else:
+            source = f"Status.Video.Input.Source[{main}]"
+            state = _t(s, f"{source}.FormatStatus")
+            fmt = _resolution(s, f"{source}.Resolution")
+            if state is not None and state != "Ok" or fmt is None:
+                self.not_exposed("video.main_source_format",
+                                 f"no signal on main source {main} (FormatStatus={state or '?'})")
+            else:
+                video.main_source_format = fmt
+        return video
+
+    def get_audio(self) -> m.Audio:
+        s, c = self._status(), self._config()
+        mics: dict[str, m.Mic] = {}
+        for ident, base in s.items_of("Status.Audio.Input.Connectors.Microphone").items():
+            mics[ident] = m.Mic(ident, connected=_t(s, f"{base}.ConnectionStatus") == "Connected")
+        configured = c.items_of("Configuration.Audio.Input.Microphone")
+        for ident, base in configured.items():
+            mic = mics.setdefault(ident, m.Mic(ident))
+            mode = _t(c, f"{base}.EchoControl.Mode")
+            mic.echo_control = None if mode is None else mode == "On"
+        model = _t(s, "Status.SystemUnit.ProductId") or "this model"
+        if not any(mic.echo_control is not None for mic in mics.values()):
+            why = (f"{model} has no per-microphone EchoControl setting (built-in microphones with "
+                   "always-on echo cancellation)" if c else "the configuration could not be read")
+            self.not_exposed("audio.echo_control", why)
+        for mic in mics.values():
+            if mic.connected is None:
+                self.not_exposed(f"audio.mics[{mic.id}].connected", "the codec reports no connection state for it")
+            if mic.echo_control is None:
+                self.not_exposed(f"audio.mics[{mic.id}].echo_control", f"{model} has no EchoControl setting for it")
+        status_mics = s.items_of("Status.Audio.Input.Connectors.Microphone")
+        audio = m.Audio(
+            mics_connected=sum(1 for mic in mics.values() if mic.connected) if status_mics else None,
+            mics_total=len(status_mics) if status_mics else None,
+            muted=_onoff(s, "Status.Audio.Microphones.Mute"),
+            volume=_int(s, "Status.Audio.Volume"),
+            volume_muted=_onoff(s, "Status.Audio.VolumeMute"),
+            mics=list(mics.values()),
+        )
+        if not status_mics:
+            self.not_exposed("audio.mics_connected", "the codec reports no microphone connector status")
+            self.not_exposed("audio.mics_total", "the codec reports no microphone connector status")
+        if audio.volume_muted is None:
+            self.not_exposed("audio.volume_muted", "no VolumeMute status on this software")
+        return audio
+
+    def get_presets(self) -> list[m.Preset]:
+        tree = self._tree("presets")
+        presets: list[m.Preset] = []
+        if tree is not None:
+            result = next((k.rsplit(".", 1)[0] for k in tree if k.endswith("._status")), None)
+            base = result or "Command.CameraPresetListResult"
+            for ident, item in tree.items_of(f"{base}.Preset").items():
+                presets.append(m.Preset(id=_t(tree, f"{item}.PresetId") or ident, name=tree.get(f"{item}.Name", "")))
+            return presets
+        # Old software without the camera preset list: the legacy presets in the status tree.
+        s = self._status()
+        legacy = s.items_of("Status.Preset") or s.items_of("Status.RoomPreset")
+        if not legacy:
+            raise NotExposed(f"the preset list is not available ({self._errors.get('presets', 'no answer')})")
+        for ident, base in legacy.items():
+            if _t(s, f"{base}.Defined") == "True":
+                presets.append(m.Preset(id=ident, name=s.get(f"{base}.Description", "")))
+        return presets
+
+
+class _CommandError(DeviceError):
+    """The codec answered ERROR / status=Error to a (read) command."""
+
+
+_H323 = {"registered": m.REGISTERED, "registering": m.REGISTERING, "discovering": m.REGISTERING,
+         "discovered": m.REGISTERING, "authenticating": m.REGISTERING, "authenticated": m.REGISTERING,
+         "required": m.REGISTERING, "rejected": m.FAILED, "inactive": m.INACTIVE}
+_SIP = {"registered": m.REGISTERED, "registering": m.REGISTERING, "failed": m.FAILED,
+        "inactive": m.INACTIVE, "deregister": m.INACTIVE, "off": m.INACTIVE}
+
+
+# -- small readers ------------------------------------------------------------------------------
+def _t(tree: Tree, path: str) -> str | None:
+    value = tree.get(path)
+    return value if value else None
+
+
+def _int(tree: Tree, path: str) -> int | None:
+    value = tree.get(path)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ProtocolError(f"{path} is {value[:30]!r}, not a number") from None
+
+
+def _bool(tree: Tree, path: str) -> bool | None:
+    value = tree.get(path)
+    return None if value in (None, "", "Unknown") else value == "True"
+
+
+def _onoff(tree: Tree, path: str) -> bool | None:
+    value = tree.get(path)
+    return None if value in (None, "") else value == "On"
+
+
+def _first(tree: Tree, prefix: str, leaf: str) -> str | None:
+    for base in tree.items_of(prefix).values():
+        value = _t(tree, f"{base}.{leaf}")
+        if value:
+            return value
+    return None
+
+
+def _resolution(tree: Tree, base: str) -> str | None:
+    w, h, r = _int(tree, f"{base}.Width"), _int(tree, f"{base}.Height"), _int(tree, f"{base}.RefreshRate")
+    if not w or not h:
+        return None
+    return f"{w}x{h}@{r}" if r else f"{w}x{h}"
+
+
+# -- wires ---------------------------------------------------------------------------------------
+class _SshWire:
+    """The TSH shell over one SSH channel."""
+
+    def __init__(self, connection: Connection, driver: CiscoDriver) -> None:
+        from agent.vendors.pinning import ssh_transport
+
+        self.connection = connection
+        self.driver = driver
+        self.timeout = connection.timeout
+        self.transport = ssh_transport(connection)
+        self.buffer = ""
+        self.counter = 0
+        try:
+            self.channel = self.transport.open_session(timeout=self.timeout)
+            self.channel.settimeout(self.timeout)
+            self.channel.invoke_shell()
+            banner = self._read_until(lambda buf: _ok_line(buf) is not None, "the login banner")
+            if "Failed to connect to system software" in banner:
+                raise ProtocolError("the codec's shell is up but its system software is not (still starting?)")
+            if "Hi, my name is" in banner:
+                raise ProtocolError("this is a Poly codec, not a Cisco one: set [codec] vendor = \"poly-gs\"")
+            self.buffer = self.buffer[_ok_line(self.buffer):]
+        except BaseException:
+            self.transport.close()
+            raise
+
+    def exchange(self, command: str) -> Any:
+        json_mode = self.driver.output_mode == "json" and command.startswith("x") and not command.startswith("xPreferences")
+        try:
+            self.counter += 1
+            tag = f"hntht-{self.counter}"
+            line = f'{command} | resultId="{tag}"' if json_mode else command
+            self.channel.sendall((line + "\n").encode("ascii"))
+            if json_mode:
+                return self._read_json(tag, command)
+            text = self._read_until(lambda buf: _ok_line(buf) is not None, command)
+            end = _ok_line(self.buffer)
+            answer, self.buffer = self.buffer[:end], self.buffer[end:]
+            verdict = answer.rstrip().rsplit("\n", 1)[-1].strip()
+            del text
+            if verdict == "ERROR":
+                raise _CommandError(f"the codec answered ERROR to {command!r}")
+            if command.startswith("x") and not command.startswith("xPreferences"):
+                return flatten_terminal(answer)
+            return answer
+        except (socket.timeout, TimeoutError):
+            raise ProtocolError(f"the codec did not answer {command!r} within {self.timeout:g} s") from None
+        except OSError as exc:
+            raise DeviceUnreachable(f"the SSH session to the codec broke: {exc}") from None
+
+    def _read_json(self, tag: str, command: str) -> Tree:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            consumed = 0
+            for obj, end in decode_json_stream(self.buffer):
+                consumed = end
+                if isinstance(obj, dict) and obj.get("ResultId") == tag:
+                    self.buffer = self.buffer[end:]
+                    response = obj.get("CommandResponse")
+                    if isinstance(response, dict):
+                        for result in response.values():
+                            if isinstance(result, dict) and str(result.get("status", "OK")).lower() == "error":
+                                raise _CommandError(f"the codec refused {command!r}: {_reason(result)}")
+                    return flatten_json(obj)
+            self.buffer = self.buffer[consumed:]
+            self._recv(deadline, command)
+
+    def _read_until(self, done: Any, what: str) -> str:
+        deadline = time.monotonic() + self.timeout
+        while not done(self.buffer):
+            self._recv(deadline, what)
+        return self.buffer
+
+    def _recv(self, deadline: float, what: str) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ProtocolError(f"the codec did not finish answering {what!r} within {self.timeout:g} s")
+        self.channel.settimeout(left)
+        try:
+            data = self.channel.recv(65536)
+        except (socket.timeout, TimeoutError):
+            raise ProtocolError(f"the codec did not answer {what!r} within {self.timeout:g} s") from None
+        if not data:
+            raise DeviceUnreachable(f"the codec closed the SSH session while answering {what!r}")
+        self.buffer += data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+        if len(self.buffer) > MAX_ANSWER:
+            raise ProtocolError(f"the answer to {what!r} is larger than {MAX_ANSWER // 1048576} MB: not a codec status")
+
+    def close(self) -> None:
+        try:
+            self.channel.close()
+        except Exception:  # noqa: BLE001
+            pass
+        self.transport.close()
+
+
+def _ok_line(buffer: str) -> int | None:
+    """Index just past the first line that is exactly OK or ERROR (the TSH end-of-answer marker)."""
+    match = re.search(r"(?m)^(?:\x1b\[\?1034h)?(OK|ERROR)[ \t]*\n", buffer)
+    return match.end() if match else None
+
+
+def _reason(result: dict) -> str:
+    reason = result.get("Reason")
+    if isinstance(reason, dict):
+        return str(reason.get("Value", ""))[:120]
+    return str(reason or "")[:120]
+
+
+class _HttpWire:
+    """The XMLAPI over HTTPS with one session cookie (ended on close)."""
+
+    def __init__(self, connection: Connection) -> None:
+        import requests
+
+        from agent.vendors.pinning import https_session
+
+        self.connection = connection
+        self.requests = requests
+        self.session, self.base = https_session(connection)
+        self.timeout = connection.timeout
+        self.cookie_session = False
+        auth = (connection.username, connection.password_text())
+        response = self._call("POST", "/xmlapi/session/begin", auth=auth, what="login")
+        if response.status_code in (200, 204) and "SessionId" in self.session.cookies:
+            self.cookie_session = True
+        elif response.status_code == 404:
+            self.session.auth = auth  # software without XMLAPI sessions: Basic auth on each request
+        elif response.status_code in (401, 403):
+            self.session.close()
+            raise DeviceAuthError(f"{connection.host} refused the login of user {connection.username!r}")
+        else:
+            self.session.close()
+            raise ProtocolError(f"the codec answered HTTP {response.status_code} to the session login")
+
+    def _call(self, method: str, path: str, *, what: str, **kwargs: Any) -> Any:
+        requests = self.requests
+        try:
+            return self.session.request(method, self.base + path, timeout=(self.timeout, self.timeout),
+                                        allow_redirects=False, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            text = str(exc)
+            if "ingerprint" in text:
+                raise HostKeyMismatch(
+                    f"the TLS certificate of {self.connection.host}:{self.connection.port} does not match the pinned "
+                    "fingerprint; the password was not sent. If the codec's certificate was renewed, check it and run "
+                    "`hntht-agent codec trust --replace`") from None
+            raise HostKeyMismatch(f"the TLS certificate of {self.connection.host} is not trusted ({_short(text)})") from None
+        except requests.exceptions.ConnectTimeout:
+            raise DeviceUnreachable(f"{self.connection.host}:{self.connection.port} did not accept a connection "
+                                    f"within {self.timeout:g} s") from None
+        except requests.exceptions.ReadTimeout:
+            raise ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: {_short(str(exc))}") from None
+        except requests.exceptions.RequestException as exc:
+            raise ProtocolError(f"HTTP error talking to the codec: {_short(str(exc))}") from None
+
+    def exchange(self, command: str) -> Any:
+        if command == "xStatus":
+            method, path, body = "GET", "/status.xml", None
+        elif command == "xConfiguration":
+            method, path, body = "GET", "/configuration.xml", None
+        elif command.startswith(("xStatus ", "xConfiguration ")):
+            root, _, rest = command.partition(" ")
+            method, body = "GET", None
+            path = "/getxml?location=/" + root[1:] + "/" + "/".join(rest.split())
+        elif command == PRESET_LIST:
+            method, path, body = "POST", "/putxml", PRESET_LIST_XML
+        else:
+            raise ProtocolError(f"{command!r} has no XMLAPI form")
+        headers = {"Content-Type": "text/xml"} if body else None
+        response = self._call(method, path, data=body, headers=headers, what=repr(command))
+        if response.status_code in (401, 403):
+            raise DeviceAuthError(f"the codec refused {command!r} (HTTP {response.status_code}): the account needs "
+                                  "the ADMIN or INTEGRATOR role")
+        if response.status_code != 200:
+            raise _CommandError(f"the codec answered HTTP {response.status_code} to {command!r}")
+        if len(response.content) > MAX_ANSWER:
+            raise ProtocolError(f"the answer to {command!r} is too large")
+        tree = flatten_xml(response.content)
+        for key, value in tree.items():
+            if key.endswith("._status") and value.lower() == "error":
+                raise _CommandError(f"the codec refused {command!r}")
+        return tree
+
+    def close(self) -> None:
+        try:
+            if self.cookie_session:
+                self._call("POST", "/xmlapi/session/end", what="logout")
+        except Exception:  # noqa: BLE001 - the slot times out on the codec side anyway
+            pass
+        finally:
+            self.session.close()
+
+
+def _short(text: str) -> str:
+    return text if len(text) < 160 else text[:157] + "..."

@@ -1,0 +1,229 @@
+"""Cisco xAPI trees: the three wire forms (XML, terminal `*s`/`*c`/`*r` lines, JSON) flattened to one map.
+
+Every form becomes a :class:`Tree`: a flat map from a canonical path to the leaf text,
+``"Status.Network[1].IPv4.Address" -> "10.8.50.218"``.  Elements with an ``item`` attribute get
+``[id]``; ghost calls (``*s Call 3 (ghost=True):``) are marked ``Status.Call[3]._ghost = "True"``.
+The normaliser (agent/vendors/cisco.py) only ever reads a Tree, so the three transports are parsed
+into exactly the same thing.  Anything malformed raises :class:`ProtocolError`, never another error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from typing import Any, Iterator
+
+from agent.errors import ProtocolError
+
+MAX_NODES = 200_000  # a codec's whole status is ~1 000 leaves; more is garbage or an attack
+
+
+class Tree(dict):
+    """Flat path -> text map with item helpers."""
+
+    def get_text(self, path: str) -> str | None:
+        return self.get(path)
+
+    def items_of(self, prefix: str) -> dict[str, str]:
+        """``{id: "prefix[id]"}`` for every item of the list at ``prefix``, in id order."""
+        found: dict[str, str] = {}
+        start = prefix + "["
+        for key in self:
+            if key.startswith(start):
+                end = key.find("]", len(start))
+                if end > 0:
+                    ident = key[len(start):end]
+                    found.setdefault(ident, f"{prefix}[{ident}]")
+        return dict(sorted(found.items(), key=lambda kv: (len(kv[0]), kv[0])))
+
+    def has_prefix(self, prefix: str) -> bool:
+        return any(k == prefix or k.startswith(prefix + ".") or k.startswith(prefix + "[") for k in self)
+
+
+# -- XML ------------------------------------------------------------------------------------------
+def flatten_xml(text: str | bytes) -> Tree:
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ProtocolError(f"the codec sent malformed XML ({exc})") from None
+    except (ValueError, TypeError) as exc:
+        raise ProtocolError(f"the codec sent unreadable XML ({exc})") from None
+    tree = Tree()
+    _walk_xml(root, _xml_name(root), tree)
+    return tree
+
+
+def _xml_name(el: ET.Element) -> str:
+    name = el.tag if isinstance(el.tag, str) else ""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name):
+        raise ProtocolError(f"the codec sent an unexpected XML element {name[:40]!r}")
+    item = el.get("item")
+    if item is not None:
+        if not re.fullmatch(r"[0-9A-Za-z_-]{1,20}", item):
+            raise ProtocolError(f"the codec sent an unexpected item id {item[:20]!r}")
+        name = f"{name}[{item}]"
+    return name
+
+
+def _walk_xml(el: ET.Element, path: str, tree: Tree) -> None:
+    children = list(el)
+    if el.get("ghost") == "True":
+        tree[path + "._ghost"] = "True"
+    for attr in ("status",):
+        if el.get(attr) is not None:
+            tree[f"{path}._{attr}"] = el.get(attr)
+    if not children:
+        if el.get("ghost") != "True":
+            tree[path] = (el.text or "").strip()
+        return
+    if len(tree) > MAX_NODES:
+        raise ProtocolError("the codec's answer is far larger than any real status")
+    for child in children:
+        _walk_xml(child, f"{path}.{_xml_name(child)}", tree)
+
+
+# -- terminal mode ----------------------------------------------------------------------------------
+_PREFIX = {"*s": "Status", "*c": "Configuration", "*r": "Command"}
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*|\d+")
+
+
+def flatten_terminal(text: str) -> Tree:
+    """``*s``/``*c``/``*r`` lines up to ``** end`` (the OK/ERROR line is the framing's business)."""
+    tree = Tree()
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
+        if not line or line in ("OK", "ERROR") or line.startswith("** "):
+            continue
+        kind = line[:2]
+        if kind not in _PREFIX or len(line) < 3 or line[2] != " ":
+            if kind == "*e":  # events may interleave; not ours to read
+                continue
+            raise ProtocolError(f"the codec sent an unexpected line {line[:60]!r}")
+        body = line[3:]
+        if kind == "*c":
+            if not body.lower().startswith("xconfiguration "):
+                raise ProtocolError(f"unexpected configuration line {line[:60]!r}")
+            body = body[len("xConfiguration "):]
+        attr = re.search(r"\s\((\w+)=(\w+)\):\s*$", body)
+        if attr:  # "*s Call 3 (ghost=True):" / "*r CameraPresetListResult (status=OK):"
+            path = _terminal_path(body[:attr.start()], kind, line)
+            tree[f"{path}._{attr.group(1)}"] = attr.group(2)
+            continue
+        key, sep, value = body.partition(": ")
+        if not sep:
+            if body.endswith(":"):
+                key, value = body[:-1], ""
+            else:
+                raise ProtocolError(f"the codec sent a line without a value {line[:60]!r}")
+        tree[_terminal_path(key, kind, line)] = _unquote(value.strip(), line)
+        if len(tree) > MAX_NODES:
+            raise ProtocolError("the codec's answer is far larger than any real status")
+    return tree
+
+
+def _terminal_path(key: str, kind: str, line: str) -> str:
+    parts = [_PREFIX[kind]]
+    for token in key.split():
+        if not _TOKEN.fullmatch(token):
+            raise ProtocolError(f"unexpected token {token[:30]!r} in {line[:60]!r}")
+        if token.isdigit():
+            if len(parts) == 1 or parts[-1].endswith("]"):
+                raise ProtocolError(f"unexpected item number in {line[:60]!r}")
+            parts[-1] = f"{parts[-1]}[{token}]"
+        else:
+            parts.append(token)
+    if len(parts) == 1:
+        raise ProtocolError(f"empty path in {line[:60]!r}")
+    return ".".join(parts)
+
+
+def _unquote(value: str, line: str) -> str:
+    if value.startswith('"'):
+        if len(value) < 2 or not value.endswith('"') or value.endswith('\\"') and not value.endswith('\\\\"'):
+            raise ProtocolError(f"unterminated string in {line[:60]!r}")
+        return re.sub(r'\\(.)', r"\1", value[1:-1])
+    return value
+
+
+# -- JSON mode --------------------------------------------------------------------------------------
+def flatten_json(obj: Any) -> Tree:
+    if not isinstance(obj, dict):
+        raise ProtocolError("the codec sent JSON that is not an object")
+    tree = Tree()
+    for key, value in obj.items():
+        if key == "ResultId":
+            continue
+        if key == "CommandResponse":
+            key = "Command"
+        _walk_json(value, _json_key(key), tree)
+    return tree
+
+
+def _json_key(key: Any) -> str:
+    if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
+        raise ProtocolError(f"unexpected JSON key {str(key)[:40]!r}")
+    return key
+
+
+def _walk_json(value: Any, path: str, tree: Tree) -> None:
+    if len(tree) > MAX_NODES:
+        raise ProtocolError("the codec's answer is far larger than any real status")
+    if isinstance(value, dict):
+        if set(value) <= {"Value", "valueSpaceRef"} and "Value" in value:
+            tree[path] = _scalar(value["Value"], path)
+            return
+        if value.get("ghost") in ("True", True):
+            tree[path + "._ghost"] = "True"
+            return
+        for key, child in value.items():
+            if key in ("id", "ghost"):
+                continue
+            if key == "status" and not isinstance(child, (dict, list)):
+                tree[f"{path}._status"] = _scalar(child, path)
+                continue
+            _walk_json(child, f"{path}.{_json_key(key)}", tree)
+        if not value:
+            tree[path] = ""
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise ProtocolError(f"unexpected JSON list item at {path}")
+            ident = str(item.get("id", i + 1))
+            if not re.fullmatch(r"[0-9A-Za-z_-]{1,20}", ident):
+                raise ProtocolError(f"unexpected item id {ident[:20]!r} at {path}")
+            _walk_json(item, f"{path}[{ident}]", tree)
+        return
+    tree[path] = _scalar(value, path)
+
+
+def _scalar(value: Any, path: str) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if value is None:
+        return ""
+    raise ProtocolError(f"unexpected JSON value at {path}")
+
+
+def decode_json_stream(buffer: str) -> Iterator[tuple[Any, int]]:
+    """Complete JSON objects at the start of ``buffer`` (skipping non-JSON lines such as "OK")."""
+    decoder = json.JSONDecoder()
+    pos = 0
+    while True:
+        start = buffer.find("{", pos)
+        if start < 0:
+            return
+        junk = buffer[pos:start].strip()
+        if junk and any(line.strip() not in ("", "OK", "ERROR") for line in junk.splitlines()):
+            raise ProtocolError(f"the codec sent text outside JSON: {junk[:60]!r}")
+        try:
+            obj, end = decoder.raw_decode(buffer, start)
+        except json.JSONDecodeError as exc:
+            if exc.pos >= len(buffer) - 1 or "Unterminated" in exc.msg or "Expecting" in exc.msg and exc.pos >= len(buffer.rstrip()):
+                return  # incomplete: wait for more bytes
+            raise ProtocolError(f"the codec sent malformed JSON ({exc.msg})") from None
+        yield obj, end
+        pos = end
