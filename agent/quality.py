@@ -51,9 +51,13 @@ def r_factor(rtt_ms: float, jitter_ms: float, loss_percent: float) -> float:
 
 
 def mos(r: float) -> float:
-    """ITU-T G.107 mapping of R to MOS (1.0 to 4.5)."""
+    """ITU-T G.107 mapping of R to MOS (1.0 to 4.5).
+
+    The cubic dips below 1 for 0 < R < 6.5 (0.99 at R = 5): clamped, so MOS stays in its
+    documented range and never rises when R falls (twilio-video.js floors R at 6.52 for this).
+    """
     if r <= 0:
         return 1.0
     if r >= 100:
         return 4.5
-    return 1.0 + 0.035 * r + 0.000007 * r * (r - 60.0) * (100.0 - r)
+    return max(1.0, 1.0 + 0.035 * r + 0.000007 * r * (r - 60.0) * (100.0 - r))
