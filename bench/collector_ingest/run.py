@@ -2,11 +2,15 @@
 process, on SQLite and PostgreSQL side by side.
 
     .venv/bin/python bench/collector_ingest/run.py [--rooms 2000] [--connections 64] [--seconds 15] [--workers 2]
+        [--batch-every 10] [--server-cpus 0 --client-cpus 1] [--access-log] [--skip-postgres]
 
 Each connection is one keep-alive HTTP/1.1 client (asyncio streams; responses parsed by httptools)
-cycling through its share of the rooms; every 10th request is a 20-record batch. Prints sustained
-heartbeats/s and latency percentiles per backend. PostgreSQL is a throwaway cluster started as the
-postgres user (needs root and Debian's postgresql package). Only loopback traffic; bounded in time.
+cycling through its share of the rooms; every 10th request is a 20-record batch (--batch-every 0:
+heartbeats only). Prints sustained heartbeats/s and latency percentiles per backend, and the CPU time
+each side used during the measured window: the collector processes, PostgreSQL's processes and the
+load generator, so capacity per core is visible even when everything shares the same cores.
+PostgreSQL is a throwaway cluster started as the postgres user (needs root and Debian's postgresql
+package). Only loopback traffic; bounded in time.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 import httptools  # noqa: E402
+import psutil  # noqa: E402
 
 from collector import security  # noqa: E402
 from collector.storage import open_storage  # noqa: E402
@@ -45,7 +52,7 @@ class _Resp:
         self.done = True
 
 
-async def _client(host, port, rooms, stop_at, lat_hb, lat_rec, errors, seq_box):
+async def _client(host, port, rooms, stop_at, lat_hb, lat_rec, errors, seq_box, batch_every):
     reader, writer = await asyncio.open_connection(host, port)
     i = 0
     try:
@@ -53,7 +60,7 @@ async def _client(host, port, rooms, stop_at, lat_hb, lat_rec, errors, seq_box):
             room_id, token = rooms[i % len(rooms)]
             i += 1
             seq_box[0] += 1
-            if i % 10 == 0:
+            if batch_every and i % batch_every == 0:
                 recs = [P.record(room_id, seq_box[0] * 100 + k, "status_sample", {"area": "power", "status": {"k": k}},
                                  boot_id="bench") for k in range(20)]
                 path, body, sink = "/api/v1/records", json.dumps(P.batch(room_id, recs)).encode(), lat_rec
@@ -76,16 +83,62 @@ async def _client(host, port, rooms, stop_at, lat_hb, lat_rec, errors, seq_box):
         writer.close()
 
 
-async def _drive(url, rooms, connections, seconds):
+async def _drive(url, rooms, connections, seconds, batch_every, cpu_meter):
     host, port = url.split("//")[1].split(":")
     per = [rooms[k::connections] for k in range(connections)]
     lat_hb, lat_rec, errors, seq_box = [], [], [], [0]
     # warm-up: one second not counted
-    await asyncio.gather(*[_client(host, int(port), p, time.perf_counter() + 1, [], [], [], seq_box) for p in per])
+    await asyncio.gather(*[_client(host, int(port), p, time.perf_counter() + 1, [], [], [], seq_box, batch_every)
+                           for p in per])
+    cpu_meter.start()
     t0 = time.perf_counter()
-    await asyncio.gather(*[_client(host, int(port), p, t0 + seconds, lat_hb, lat_rec, errors, seq_box) for p in per])
+    await asyncio.gather(*[_client(host, int(port), p, t0 + seconds, lat_hb, lat_rec, errors, seq_box, batch_every)
+                           for p in per])
     elapsed = time.perf_counter() - t0
+    cpu_meter.stop()
     return lat_hb, lat_rec, errors, elapsed
+
+
+def _tree_cpu(pid) -> float:
+    """User+system CPU seconds of a process and all its descendants (those alive now)."""
+    if pid is None:
+        return 0.0
+    try:
+        root = psutil.Process(pid)
+        procs = [root] + root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+class CpuMeter:
+    """CPU seconds used during the measured window by the collector, PostgreSQL and this load generator."""
+
+    def __init__(self, server_pid, pg_pid):
+        self.server_pid, self.pg_pid = server_pid, pg_pid
+        self.used = {}
+
+    @staticmethod
+    def _self_cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    def _snap(self):
+        return {"server": _tree_cpu(self.server_pid), "postgres": _tree_cpu(self.pg_pid), "client": self._self_cpu()}
+
+    def start(self):
+        self._t0 = self._snap()
+
+    def stop(self):
+        t1 = self._snap()
+        self.used = {k: t1[k] - self._t0[k] for k in t1}
 
 
 def _pct(values, q):
@@ -95,7 +148,7 @@ def _pct(values, q):
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-def bench_backend(name, db_url, args, work):
+def bench_backend(name, db_url, args, work, pg_pid=None):
     st = open_storage(db_url)
     st.migrate()
     rooms = []
@@ -106,15 +159,25 @@ def bench_backend(name, db_url, args, work):
         rooms.append((rid, tok.token))
     st.close()
     proc = start_collector(db_url, work, sweep_interval=5, workers=args.workers, rate_limit=10**9,
-                           env_extra={"HNTHT_COLLECTOR_POOL_SIZE": "8"})
+                           env_extra={"HNTHT_COLLECTOR_POOL_SIZE": "8"}, access_log=args.access_log,
+                           cpus=args.server_cpus)
+    meter = CpuMeter(proc.popen.pid, pg_pid)
     try:
-        lat_hb, lat_rec, errors, elapsed = asyncio.run(_drive(proc.url, rooms, args.connections, args.seconds))
+        lat_hb, lat_rec, errors, elapsed = asyncio.run(_drive(proc.url, rooms, args.connections, args.seconds,
+                                                              args.batch_every, meter))
     finally:
         proc.stop()
+    requests_done = len(lat_hb) + len(lat_rec)
+    cpu = meter.used
     return {"backend": name, "hb_per_s": len(lat_hb) / elapsed, "hb_p50": _pct(lat_hb, .5), "hb_p99": _pct(lat_hb, .99),
             "batches_per_s": len(lat_rec) / elapsed, "rec_p99": _pct(lat_rec, .99),
             "records_per_s": 20 * len(lat_rec) / elapsed, "errors": len(errors),
-            "mean_ms": statistics.fmean(lat_hb) * 1000 if lat_hb else float("nan")}
+            "mean_ms": statistics.fmean(lat_hb) * 1000 if lat_hb else float("nan"),
+            # CPU per request (a batch counts as one request; --batch-every 0 makes this per heartbeat)
+            "srv_ms_per_req": 1000 * cpu["server"] / max(1, requests_done),
+            "pg_ms_per_req": 1000 * cpu["postgres"] / max(1, requests_done),
+            "cli_ms_per_req": 1000 * cpu["client"] / max(1, requests_done),
+            "cpu_busy": sum(cpu.values()) / elapsed}
 
 
 def main() -> int:
@@ -123,24 +186,47 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--batch-every", type=int, default=10, help="every Nth request is a 20-record batch; 0: none")
+    ap.add_argument("--server-cpus", help="pin the collector with taskset, e.g. 0")
+    ap.add_argument("--client-cpus", help="pin this load generator, e.g. 1")
+    ap.add_argument("--access-log", action="store_true", help="serve with the access log on (off by default, "
+                    "as in production)")
     ap.add_argument("--skip-postgres", action="store_true")
+    ap.add_argument("--skip-sqlite", action="store_true")
     args = ap.parse_args()
+    if args.client_cpus:
+        os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
     work = Path(tempfile.mkdtemp(prefix="hntht-bench-"))
-    results = [bench_backend("sqlite", f"sqlite:///{work}/bench.db", args, work)]
+    results = []
+    if not args.skip_sqlite:
+        results.append(bench_backend("sqlite", f"sqlite:///{work}/bench.db", args, work))
     if not args.skip_postgres:
         from tests.collector.pgcluster import PgCluster
         cluster = PgCluster().start()
         try:
-            results.append(bench_backend("postgres", cluster.create_database("bench"), args, work))
+            if args.server_cpus:  # PostgreSQL is part of the server side
+                subprocess.run(["taskset", "-a", "-p", "-c", args.server_cpus, str(cluster.pid)],
+                               capture_output=True, check=False)
+            results.append(bench_backend("postgres", cluster.create_database("bench"), args, work, cluster.pid))
         finally:
             cluster.stop()
+    pinning = (f"collector+db on CPU {args.server_cpus}, client on CPU {args.client_cpus}"
+               if args.server_cpus or args.client_cpus else "client on the same CPUs")
     print(f"\ncollector ingest: {args.rooms} rooms, {args.connections} keep-alive connections, "
-          f"{args.workers} uvicorn workers, {args.seconds:.0f} s, {os.cpu_count()} CPUs (client on the same machine)")
+          f"{args.workers} uvicorn workers, {args.seconds:.0f} s, {os.cpu_count()} CPUs ({pinning}), "
+          f"batch every {args.batch_every or 'never'}, access log {'on' if args.access_log else 'off'}, "
+          f"load average {os.getloadavg()[0]:.2f}")
     print(f"{'backend':<10}{'heartbeats/s':>14}{'hb p50 ms':>11}{'hb p99 ms':>11}{'batches/s':>11}"
           f"{'records/s':>11}{'batch p99 ms':>14}{'errors':>8}")
     for r in results:
         print(f"{r['backend']:<10}{r['hb_per_s']:>14.0f}{r['hb_p50']:>11.1f}{r['hb_p99']:>11.1f}{r['batches_per_s']:>11.0f}"
               f"{r['records_per_s']:>11.0f}{r['rec_p99']:>14.1f}{r['errors']:>8}")
+    print("CPU per request (ms; a batch counts as one request), and CPUs kept busy in total:")
+    print(f"{'backend':<10}{'collector':>11}{'postgres':>10}{'client':>8}{'busy CPUs':>11}{'req/s per server core':>23}")
+    for r in results:
+        server = r["srv_ms_per_req"] + r["pg_ms_per_req"]
+        print(f"{r['backend']:<10}{r['srv_ms_per_req']:>11.3f}{r['pg_ms_per_req']:>10.3f}{r['cli_ms_per_req']:>8.3f}"
+              f"{r['cpu_busy']:>11.2f}{1000 / server if server else float('nan'):>23.0f}")
     if len(results) == 2:
         print(f"postgres/sqlite heartbeat throughput ratio: {results[1]['hb_per_s'] / results[0]['hb_per_s']:.2f}")
     print("targets: postgres >= 2000 heartbeats/s with p99 < 100 ms; 16,000 rooms at 30 s need ~530/s; "

@@ -42,15 +42,21 @@ class Proc:
 
 
 def start_collector(db_url: str, log_dir: Path, *, sweep_interval: float = 0.2, workers: int = 1,
-                    rate_limit: int = 100000, env_extra=None) -> Proc:
+                    rate_limit: int = 100000, env_extra=None, access_log: bool = True,
+                    cpus: str | None = None) -> Proc:
+    """`cpus` pins the server (and its workers) with taskset, e.g. "0" (benchmark only)."""
     port = free_port()
     log_path = log_dir / f"collector-{port}.log"
     env = dict(os.environ, HNTHT_COLLECTOR_DB=db_url, HNTHT_COLLECTOR_RATE_LIMIT_PER_MINUTE=str(rate_limit),
                PYTHONPATH=str(REPO), **(env_extra or {}))
     with open(log_path, "wb") as log:
-        popen = subprocess.Popen([sys.executable, "-m", "collector", "serve", "--host", "127.0.0.1", "--port",
-                                  str(port), "--workers", str(workers), "--sweep-interval", str(sweep_interval),
-                                  "--access-log"],
+        argv = [sys.executable, "-m", "collector", "serve", "--host", "127.0.0.1", "--port",
+                str(port), "--workers", str(workers), "--sweep-interval", str(sweep_interval)]
+        if access_log:
+            argv.append("--access-log")
+        if cpus:
+            argv = ["taskset", "-c", cpus, *argv]
+        popen = subprocess.Popen(argv,
                                  stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO))
     proc = Proc(popen, log_path, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 30
