@@ -1,0 +1,61 @@
+"""Cisco simulator fixtures: a real SSH/HTTPS peer on loopback, pinned, with a canary password."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.secrets import Secret
+from agent.sim.cisco import CiscoSim
+from agent.vendors import pinning
+from agent.vendors.base import Connection
+from agent.vendors.cisco import CiscoDriver
+from tests.helpers import FIXTURES, REPO
+
+CANARY = "canary-Pw-7f3c1e9a"
+CASES = REPO / "tests" / "vendors" / "cisco"
+MODES = ["ssh-json", "ssh-terminal", "https"]
+
+
+def sim_for_case(case_dir: Path, **kw) -> CiscoSim:
+    case = json.loads((case_dir / "case.json").read_text(encoding="utf-8"))
+    return CiscoSim(status_xml=(FIXTURES / case["status"]).read_bytes(),
+                    config_xml=(FIXTURES / case["configuration"]).read_bytes(),
+                    presets=[tuple(p) for p in case.get("presets", [])], password=CANARY, **kw)
+
+
+def connection(sim: CiscoSim, mode: str, state_dir: Path, *, timeout: float = 3.0, pin: bool = True,
+               password: str = CANARY) -> Connection:
+    transport = "https" if mode == "https" else "ssh"
+    port = sim.https_port if transport == "https" else sim.ssh_port
+    conn = Connection("127.0.0.1", transport, port, sim.username, Secret(password, "test"), timeout, state_dir)
+    if pin:
+        if transport == "ssh":
+            pinning.store_ssh_key(conn, sim.host_key, replace=True)
+        else:
+            pinning.store_certificate(conn, pinning.tls_fingerprint(sim.cert_der), replace=True)
+    return conn
+
+
+def driver(sim: CiscoSim, mode: str, state_dir: Path, **kw) -> CiscoDriver:
+    if mode == "ssh-terminal":
+        sim.set_faults(*(sim.faults | {"no_json"}))
+    return CiscoDriver(connection(sim, mode, state_dir, **kw))
+
+
+@pytest.fixture(scope="module")
+def sim():
+    s = CiscoSim(password=CANARY)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(autouse=False)
+def clean(sim):
+    sim.set_faults()
+    sim.state = "healthy"
+    yield sim
+    sim.set_faults()
