@@ -134,10 +134,10 @@ register(
         ),
         "codec.reg.unknown_word": ("không rõ", "unknown"),
         # video format
-        "codec.video.ok": ("Định dạng hình ảnh {source}: {format} (yêu cầu tối thiểu {expected})",
+        "codec.video.ok": ("Định dạng hình ảnh của {source}: {format} (yêu cầu tối thiểu {expected})",
                            "Video format of {source}: {format} (at least {expected} required)"),
         "codec.video.low": (
-            "Định dạng hình ảnh {source} chỉ đạt {format}, thấp hơn yêu cầu {expected}",
+            "Định dạng hình ảnh của {source} chỉ đạt {format}, thấp hơn yêu cầu {expected}",
             "Video format of {source} is only {format}, below the required {expected}",
         ),
         "codec.video.low.remedy": (
