@@ -19,6 +19,7 @@ from agent.demo.tomlw import dumps
 # module names; each has start(room: DemoRoom) -> dict (a config fragment)
 COMPONENTS = [
     "agent.demo.network",
+    "agent.demo.codec",
 ]
 
 
