@@ -20,6 +20,7 @@ from agent.demo.tomlw import dumps
 COMPONENTS = [
     "agent.demo.network",
     "agent.demo.codec",
+    "agent.demo.ups",
 ]
 
 
