@@ -148,6 +148,9 @@ def fetch_ssh_key(host: str, port: int, timeout: float) -> Any:
 
     sock = _connect(host, port, timeout)
     transport = paramiko.Transport(sock)
+    from agent.vendors.legacy_ssh import allow_ssh_rsa
+
+    allow_ssh_rsa(transport)  # Poly Group Series offers only ssh-rsa host keys (legacy_ssh.py)
     try:
         transport.banner_timeout = timeout
         transport.start_client(timeout=timeout)
@@ -190,6 +193,9 @@ def ssh_transport(connection: Connection) -> Any:
 
     sock = _connect(connection.host, connection.port, connection.timeout)
     transport = paramiko.Transport(sock)
+    from agent.vendors.legacy_ssh import allow_ssh_rsa
+
+    allow_ssh_rsa(transport)  # Poly Group Series offers only ssh-rsa host keys (legacy_ssh.py)
     ok = False
     try:
         transport.banner_timeout = connection.timeout
