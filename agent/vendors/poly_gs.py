@@ -1,0 +1,639 @@
+"""Poly (Polycom) RealPresence Group Series and HDX through their text API (Telnet 24/23, SSH 22).
+
+Transports:
+- ``ssh`` (default): password login after the host key is pinned (agent/vendors/pinning.py); the
+  Group Series offers only ``ssh-rsa`` host keys, accepted per transport (agent/vendors/legacy_ssh.py);
+- ``telnet`` (port 24 by default, 23 works too) only with ``[codec] allow_insecure = true``: the
+  password crosses the network in clear and ``codec.login`` warns.  Telnet is spoken here directly
+  over a socket (telnetlib is gone in Python 3.13): IAC option negotiation is refused except ECHO and
+  SUPPRESS-GO-AHEAD, which the device offers and we accept.
+
+One poll sends ``callinfo all`` FIRST.  If a call is being set up (any call not ``connected``, or a
+``cs: call[..] state[..]`` notification in a setup state), no other command is sent — the Integrator's
+Reference says "do not send any commands while an incoming or outgoing call is being established" —
+and every value that was not read is null with that reason.  Otherwise: ``status``, registration
+servers, network, uptime, call rate, audio, echo canceller, displays, and in a call ``netstats`` /
+``advnetstats``.  Commands are ``command_gap`` seconds apart (the HDX IRM asks for about 200 ms).
+
+What the API does not expose becomes null with a reason: camera presets (there is no list command:
+``preset near go N`` would move the camera), standby state, the main camera's signal format outside a
+call, and the MAC address.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any, Callable
+
+from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, ProtocolError
+from agent.vendors import model as m
+from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire
+from agent.vendors.poly_gs_text import (
+    AnswerStream, CallInfo, CommandRefused, answer_prefix, get_value, parse_callinfo, parse_display,
+    parse_stats, parse_status, parse_uptime, stats_float, stats_int, video_format,
+)
+
+# Read-only: `get` forms, status/statistics reads, whoami.  No set, no dial, no preset go/set, no
+# camera, no sleep/wake, no reboot; nothing with a second statement.
+ALLOWED = AllowList(
+    "poly-gs",
+    r"status",
+    r"whoami",
+    r"callinfo all",
+    r"getcallstate",
+    r"(?:adv)?netstats(?: [0-9]{1,2})?",
+    r"(?:gatekeeperip|ipaddress|subnetmask|defaultgateway|hostname|videocallrate|volume|echocanceller|uptime)"
+    r" get",
+    r"mute near get",
+    r"systemsetting get (?:model|sipregistrarserver|sipproxyserver)",
+    r"configdisplay monitor[12] get",
+)
+
+MAX_ANSWER_BYTES = 1024 * 1024
+SETUP_STATES = {"connecting", "ringing", "dialing", "allocated", "ringback", "proceeding", "alerting",
+                "offered", "incoming", "outgoing", "negotiating", "opened", "active-setup"}
+CONNECTED = {"connected", "complete"}
+
+# (command, normalised part it feeds) in poll order after callinfo all.
+IDLE_READS = (
+    "status", "gatekeeperip get", "systemsetting get sipregistrarserver", "ipaddress get", "subnetmask get",
+    "defaultgateway get", "uptime get", "videocallrate get", "mute near get", "volume get",
+    "echocanceller get", "configdisplay monitor1 get", "configdisplay monitor2 get",
+)
+CALL_READS = ("netstats", "advnetstats")
+
+
+class CallSettingUp(Exception):
+    """Internal: a call is being established; send nothing more this poll."""
+
+
+class PolyGSDriver(CodecDriver):
+    name = "poly-gs"
+    vendor = "poly"
+    ALLOWED = ALLOWED
+    transports = ("ssh", "telnet")
+    default_ports = {"ssh": 22, "telnet": 24}
+    command_gap = 0.2  # seconds between commands (HDX IRM); tests set 0
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self._answers: dict[str, list[str] | None] = {}
+        self._refused: dict[str, str] = {}
+        self._setup: str | None = None
+        self._wire_ref: _TextWire | None = None
+
+    # -- session ------------------------------------------------------------------------------
+    def _open_wire(self) -> Wire:
+        wire = _TextWire(self.connection)
+        self._wire_ref = wire
+        return wire
+
+    # -- one poll -------------------------------------------------------------------------------
+    def _begin_poll(self) -> None:
+        self._answers, self._refused, self._setup = {}, {}, None
+        calls = self._read("callinfo all")
+        infos = parse_callinfo(calls or [])
+        setting_up = [c for c in infos if c.state not in CONNECTED]
+        events = self._wire_ref.stream.call_events if self._wire_ref else []
+        recent = _setup_event(events)
+        if setting_up:
+            c = setting_up[0]
+            self._setup = f"call {c.id} is {c.state}"
+        elif recent:
+            self._setup = recent
+        if self._setup:
+            return  # nothing more: the IRM forbids commands while a call is established
+        for command in IDLE_READS:
+            self._read(command)
+        if any(c.state in CONNECTED for c in infos):
+            for command in CALL_READS:
+                self._read(command)
+
+    def _end_poll(self) -> None:
+        self._answers = {}
+
+    def _read(self, command: str) -> list[str] | None:
+        """Send one read; a refusal (error:/info:) is remembered as the reason, not raised."""
+        if command in self._answers:
+            return self._answers[command]
+        if self._answers and self.command_gap:
+            time.sleep(self.command_gap)
+        try:
+            self._answers[command] = self.send(command)
+        except CommandRefused as exc:
+            self._answers[command] = None
+            self._refused[command] = exc.line
+        return self._answers[command]
+
+    def _why(self, command: str) -> str:
+        if self._setup:
+            return (f"not read: {self._setup} and the codec must not receive commands while a call is being "
+                    "set up (Poly Integrator's Reference); run the check again once the call is connected")
+        if command in self._refused:
+            return f"the codec refused `{command}` ({self._refused[command]})"
+        return f"`{command}` was not answered"
+
+    def _value(self, command: str) -> str | None:
+        lines = self._answers.get(command)
+        if not lines:
+            return None
+        return get_value(lines, answer_prefix(command) or command)
+
+    def raw(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f"greeting.{k}": v for k, v in self._greeting().items() if v}
+        for command, lines in self._answers.items():
+            out[command] = "\n".join(lines) if lines is not None else None
+        for command, line in self._refused.items():
+            out[f"refused.{command}"] = line
+        if self._setup:
+            out["deferred"] = self._setup
+        return out
+
+    def _greeting(self) -> dict[str, str]:
+        return dict(self._wire_ref.stream.greeting) if self._wire_ref else {}
+
+    # -- getters --------------------------------------------------------------------------------
+    def get_facts(self) -> m.Facts:
+        g = self._greeting()
+        facts = m.Facts(vendor="poly", model=g.get("Model") or None, software_version=g.get("Software Version") or None,
+                        serial=g.get("Serial Number") or None, name=g.get("Name") or None)
+        uptime = self._answers.get("uptime get")  # "1 Hour, 10 Minutes": no echoed prefix
+        facts.uptime_s = parse_uptime(uptime[0]) if uptime else None
+        if facts.uptime_s is None:
+            self.not_exposed("facts.uptime_s", self._why("uptime get"))
+        for path, label in (("model", "Model"), ("software_version", "Software Version"), ("serial", "Serial Number"),
+                            ("name", "Hi, my name is")):
+            if getattr(facts, path) is None:
+                self.not_exposed(f"facts.{path}", f"the greeting block had no {label!r} line")
+        return facts
+
+    def get_network(self) -> m.NetworkInfo:
+        info = m.NetworkInfo(ip=self._value("ipaddress get") or None, netmask=self._value("subnetmask get") or None,
+                             gateway=self._value("defaultgateway get") or None)
+        for path, command in (("ip", "ipaddress get"), ("netmask", "subnetmask get"), ("gateway", "defaultgateway get")):
+            if getattr(info, path) is None:
+                self.not_exposed(f"network.{path}", self._why(command))
+        self.not_exposed("network.mac", "the Group Series text API has no read of the MAC address")
+        return info
+
+    def get_standby(self) -> m.StandbyInfo:
+        raise NotExposed("the Group Series text API has no read of the sleep state (only sleep/wake commands)")
+
+    def get_registration(self) -> m.Registration:
+        lines = self._answers.get("status")
+        if lines is None:
+            raise NotExposed(self._why("status"))
+        st = parse_status(lines)
+        reg = m.Registration()
+        for proto, key, command in (("h323", "gatekeeper", "gatekeeperip get"),
+                                    ("sip", "sipserver", "systemsetting get sipregistrarserver")):
+            state = getattr(reg, proto)
+            state.configured_server = self._value(command) or None
+            if state.configured_server is None:
+                self.not_exposed(f"registration.{proto}.configured_server", self._why(command)
+                                 if command in self._refused or not self._answers.get(command) else "not configured")
+            raw = st.get(key)
+            self.not_exposed(f"registration.{proto}.reason", "the text API gives no failure reason")
+            if raw is None:
+                self.not_exposed(f"registration.{proto}.status", f"`status` has no {key} line")
+                continue
+            state.raw = raw
+            state.status = {"online": m.REGISTERED, "offline": m.FAILED, "off": m.INACTIVE,
+                            "n/a": m.INACTIVE}.get(raw.lower())
+            if state.status is None:
+                self.not_exposed(f"registration.{proto}.status", f"unknown {key} state {raw!r}")
+            if state.status == m.REGISTERED:
+                state.server = state.configured_server
+            if state.server is None:
+                self.not_exposed(f"registration.{proto}.server", "not registered, or no server reported")
+        return reg
+
+    def get_calls(self) -> list[m.Call]:
+        infos = parse_callinfo(self._answers.get("callinfo all") or [])
+        calls = []
+        net_lines, adv_lines = self._answers.get("netstats"), self._answers.get("advnetstats")
+        net = parse_stats(net_lines) if net_lines else {}
+        adv = parse_stats(adv_lines) if adv_lines else {}
+        for index, info in enumerate(infos):
+            call = m.Call(id=info.id, remote=info.number or info.name or None, direction=info.direction or None,
+                          status=info.state or None, protocol=None)
+            self._call_stats(call, info, index, net, adv)
+            calls.append(call)
+        return calls
+
+    def _call_stats(self, call: m.Call, info: CallInfo, index: int, net: dict, adv: dict) -> None:
+        base = f"calls[{call.id}]"
+        stats_why = None
+        if self._setup:
+            stats_why = self._why("netstats")
+        elif info.state not in CONNECTED:
+            stats_why = f"the call is {info.state}"
+        elif index > 0:
+            stats_why = "netstats reports the first call only"
+        elif not net:
+            refused = self._refused.get("netstats")
+            stats_why = (f"the call ended while it was read ({refused})" if refused and "not active" in refused
+                         else self._why("netstats"))
+        if stats_why is None:
+            call.protocol = (net.get("tcp") or "").lower().replace(".", "") or None
+            call.tx_rate_kbps = stats_int(net, "txrate")
+            call.rx_rate_kbps = stats_int(net, "rxrate")
+            call.tx_video_format = video_format(net.get("tvf"))
+            call.rx_video_format = video_format(net.get("rvf"))
+            call.loss_percent = stats_float(net, "%pktloss")
+            if adv:
+                jitters = [stats_float(adv, k) for k in ("taj", "raj", "tvj", "rvj")]
+                jitters = [j for j in jitters if j is not None]
+                call.jitter_ms = max(jitters) if jitters else None
+            for name in ("protocol", "tx_rate_kbps", "rx_rate_kbps", "loss_percent"):
+                if getattr(call, name) is None:
+                    self.not_exposed(f"{base}.{name}", "netstats did not report it")
+            if call.tx_video_format is None:
+                self.not_exposed(f"{base}.tx_video_format", f"netstats tvf is {net.get('tvf')!r}, not a format")
+            if call.rx_video_format is None:
+                self.not_exposed(f"{base}.rx_video_format", f"netstats rvf is {net.get('rvf')!r}, not a format")
+            if call.jitter_ms is None:
+                self.not_exposed(f"{base}.jitter_ms", self._why("advnetstats") if not adv else "advnetstats had no jitter")
+        else:
+            if call.tx_rate_kbps is None and info.speed_kbps is not None:
+                call.tx_rate_kbps = call.rx_rate_kbps = info.speed_kbps  # callinfo's negotiated speed
+            for name in ("protocol", "tx_rate_kbps", "rx_rate_kbps", "tx_video_format", "rx_video_format",
+                         "loss_percent", "jitter_ms"):
+                if getattr(call, name) is None:
+                    self.not_exposed(f"{base}.{name}", stats_why)
+        self.not_exposed(f"{base}.content_active", "the text API's netstats has no content (H.239) channel")
+        self.not_exposed(f"{base}.content_rate_kbps", "the text API's netstats has no content (H.239) channel")
+
+    def get_call_rate(self) -> m.CallRate:
+        value = self._value("videocallrate get")
+        rate = m.CallRate()
+        if value and value.isdigit():
+            rate.default_kbps = int(value)
+        elif value:
+            raise ProtocolError(f"videocallrate is {value[:20]!r}, not a number")
+        else:
+            self.not_exposed("call_rate.default_kbps", self._why("videocallrate get"))
+        self.not_exposed("call_rate.max_tx_kbps", "the text API has no read of the maximum rates")
+        self.not_exposed("call_rate.max_rx_kbps", "the text API has no read of the maximum rates")
+        return rate
+
+    def get_monitors(self) -> list[m.Monitor]:
+        monitors = []
+        for n in ("1", "2"):
+            command = f"configdisplay monitor{n} get"
+            value = self._value(command)
+            if value is None:
+                self.not_exposed(f"video.monitors[{n}]", self._why(command))
+                continue
+            enabled, connector, resolution = parse_display(value[len(f"monitor{n}"):].strip()
+                                                           if value.startswith(f"monitor{n}") else value)
+            mon = m.Monitor(id=n, role=f"monitor{n}", resolution=resolution, connected=None, device=connector)
+            if not enabled:
+                mon.connected = False
+                self.not_exposed(f"video.monitors[{n}].resolution", "this output is switched off")
+                self.not_exposed(f"video.monitors[{n}].device", "this output is switched off")
+            else:
+                self.not_exposed(f"video.monitors[{n}].connected",
+                                 "the text API reports the configured output, not whether a screen is plugged in")
+                if resolution is None:
+                    self.not_exposed(f"video.monitors[{n}].resolution", "no output format configured")
+            monitors.append(mon)
+        if not monitors:
+            raise NotExposed(self._why("configdisplay monitor1 get"))
+        return monitors
+
+    def get_video(self) -> m.Video:
+        try:
+            monitors = self.get_monitors()
+        except NotExposed as exc:
+            monitors = []
+            self.not_exposed("video.monitors", str(exc))
+        video = m.Video(monitors=monitors)
+        if monitors:
+            enabled = [mon for mon in monitors if mon.connected is not False]
+            video.monitors_configured = "Single" if len(enabled) == 1 else ("Dual" if len(enabled) >= 2 else "Off")
+        else:
+            self.not_exposed("video.monitors_configured", "no configdisplay answer")
+        for path in ("main_source", "presentation_source", "layout"):
+            self.not_exposed(f"video.{path}", "not read through the text API")
+        self.not_exposed("video.main_source_format",
+                         self._why("callinfo all") if self._setup else
+                         "the text API reports the video format only during a call (netstats tvf)")
+        return video
+
+    def get_audio(self) -> m.Audio:
+        status = self._answers.get("status")
+        st = parse_status(status) if status else {}
+        audio = m.Audio()
+        mics = st.get("microphones")
+        if mics is None:
+            self.not_exposed("audio.mics_connected", self._why("status") if status is None else "`status` has no microphones line")
+        else:
+            audio.mics_connected = 1 if mics.lower() == "online" else 0
+        self.not_exposed("audio.mics_total", "the text API reports only whether any microphone is online")
+        mute = self._value("mute near get")
+        if mute is not None:
+            if mute.lower() not in ("on", "off"):
+                raise ProtocolError(f"mute near answer {mute[:20]!r} is neither on nor off")
+            audio.muted = mute.lower() == "on"
+        else:
+            self.not_exposed("audio.muted", self._why("mute near get"))
+        volume = self._value("volume get")
+        if volume is not None:
+            if not volume.isdigit() or int(volume) > 100:
+                raise ProtocolError(f"volume is {volume[:20]!r}, not 0..100")
+            audio.volume = int(volume)
+        else:
+            self.not_exposed("audio.volume", self._why("volume get"))
+        self.not_exposed("audio.volume_muted", "the text API has no separate loudspeaker mute read")
+        echo = self._value("echocanceller get")
+        if echo is not None:
+            if echo.lower() not in ("yes", "no", "on", "off", "true", "false"):
+                raise ProtocolError(f"echocanceller is {echo[:20]!r}")
+            audio.mics = [m.Mic(id="1", connected=audio.mics_connected == 1 if mics is not None else None,
+                                echo_control=echo.lower() in ("yes", "on", "true"))]
+            if mics is None:
+                self.not_exposed("audio.mics[1].connected", "`status` has no microphones line")
+        else:
+            self.not_exposed("audio.echo_control", self._why("echocanceller get"))
+        return audio
+
+    def get_presets(self) -> list[m.Preset]:
+        raise NotExposed("the Group Series text API has no command that lists camera presets (only "
+                         "`preset near go/set`, which move the camera or overwrite a preset); check them on the remote")
+
+
+def _setup_event(events: list[str]) -> str | None:
+    """The newest call-state notification, if it says a call is being established."""
+    import re
+
+    for line in reversed(events):
+        match = re.search(r"cs: call\[(\d+)\].*state\[([A-Za-z_]+)\]", line)
+        if match:
+            state = match.group(2).lower()
+            return f"call {match.group(1)} is {state}" if state in SETUP_STATES else None
+        if line.startswith(("cleared:", "ended:", "active:")):
+            return None
+        if line.startswith("notification:callstatus:"):
+            parts = line.split(":")
+            state = parts[6].lower() if len(parts) > 6 else ""
+            return f"call {parts[3]} is {state}" if state and state not in CONNECTED | {"disconnected"} else None
+    return None
+
+
+# -- the wire: Telnet or SSH, then the same line protocol ---------------------------------------
+class _TextWire:
+    """Login, then one command at a time; answers taken from the stream by their prefix."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.timeout = connection.timeout
+        self.stream = AnswerStream()
+        self.received = 0
+        self.closed = False
+        self._prompt = False
+        if connection.transport == "telnet":
+            self.link: _Link = _TelnetLink(connection)
+        else:
+            self.link = _SshLink(connection)
+        try:
+            self.link.login(self)
+        except BaseException:
+            self.link.close()  # a failed login must not leak one of the codec's few API sessions
+            raise
+        self.stream.pending.clear()  # prompts and login noise
+
+    def read_until(self, done: Callable[[], Any], what: str) -> Any:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            result = done()
+            if result is not None:
+                return result
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s")
+            data = self.link.recv(left, what)
+            self.received += len(data)
+            if self.received > MAX_ANSWER_BYTES * 16:
+                raise ProtocolError("the codec sent far more text than a status read: not a Poly text API")
+            if "-> " in data:
+                self._prompt = True
+            self.stream.feed(data)
+
+    def exchange(self, command: str) -> Any:
+        self.stream.expect(command)
+        try:
+            self.link.send(command + "\r\n")
+        except OSError as exc:
+            raise DeviceUnreachable(f"the session to the codec broke: {exc}") from None
+        return self.read_until(lambda: self.stream.take(command), repr(command))
+
+    def close(self) -> None:
+        # No logout command: closing the socket ends the API session on the codec (and frees its slot).
+        if not self.closed:
+            self.closed = True
+            self.link.close()
+
+
+class _Link:
+    def login(self, wire: _TextWire) -> None: ...
+    def recv(self, timeout: float, what: str) -> str: ...
+    def send(self, text: str) -> None: ...
+    def close(self) -> None: ...
+
+
+def _greeting_done(wire: _TextWire) -> bool | None:
+    return True if wire.stream.greetings_seen else None
+
+
+class _SshLink(_Link):
+    def __init__(self, connection: Connection) -> None:
+        from agent.vendors.pinning import ssh_transport
+
+        self.connection = connection
+        self.transport = ssh_transport(connection)
+        try:
+            self.channel = self.transport.open_session(timeout=connection.timeout)
+            self.channel.settimeout(connection.timeout)
+            self.channel.get_pty(term="dumb", width=200)
+            self.channel.invoke_shell()
+        except Exception as exc:
+            self.transport.close()
+            raise DeviceUnreachable(f"{connection.host}: cannot open the API shell over SSH: {exc}") from None
+
+    def login(self, wire: _TextWire) -> None:
+        wire.read_until(lambda: _greeting_done(wire) or (True if _prompt_seen(wire) else None), "the greeting")
+
+    def recv(self, timeout: float, what: str) -> str:
+        self.channel.settimeout(timeout)
+        try:
+            data = self.channel.recv(65536)
+        except (socket.timeout, TimeoutError):
+            raise ProtocolError(f"the codec did not answer {what} within {self.connection.timeout:g} s") from None
+        except OSError as exc:
+            raise DeviceUnreachable(f"the SSH session to the codec broke: {exc}") from None
+        if not data:
+            raise DeviceUnreachable(f"the codec closed the SSH session while answering {what}")
+        return data.decode("utf-8", "replace")
+
+    def send(self, text: str) -> None:
+        self.channel.sendall(text.encode("ascii"))
+
+    def close(self) -> None:
+        try:
+            self.channel.close()
+        except Exception:  # noqa: BLE001
+            pass
+        self.transport.close()
+
+
+def _prompt_seen(wire: _TextWire) -> bool:
+    return getattr(wire, "_prompt", False)
+
+
+# Telnet (RFC 854) bytes.
+IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
+OPT_ECHO, OPT_SGA = 1, 3
+
+
+class TelnetCodec:
+    """Strips Telnet commands from received bytes and answers option negotiation (RFC 854/855).
+
+    We accept the server's WILL ECHO / WILL SGA (DO), refuse every other WILL (DONT) and every DO
+    (WONT); sub-negotiations are skipped.  State survives chunk boundaries (an IAC split across reads).
+    """
+
+    def __init__(self) -> None:
+        self.state = "data"
+        self.verb = 0
+        self.replies = bytearray()
+        self.answered: set[tuple[int, int]] = set()
+
+    def decode(self, chunk: bytes) -> bytes:
+        out = bytearray()
+        for byte in chunk:
+            if self.state == "data":
+                if byte == IAC:
+                    self.state = "iac"
+                else:
+                    out.append(byte)
+            elif self.state == "iac":
+                if byte == IAC:
+                    out.append(IAC)
+                    self.state = "data"
+                elif byte in (DO, DONT, WILL, WONT):
+                    self.verb = byte
+                    self.state = "option"
+                elif byte == SB:
+                    self.state = "sb"
+                else:
+                    self.state = "data"  # NOP, GA, AYT...: nothing to do
+            elif self.state == "option":
+                self._negotiate(self.verb, byte)
+                self.state = "data"
+            elif self.state == "sb":
+                if byte == IAC:
+                    self.state = "sb-iac"
+            elif self.state == "sb-iac":
+                self.state = "data" if byte == SE else "sb"
+        return bytes(out)
+
+    def _negotiate(self, verb: int, option: int) -> None:
+        if verb == WILL:
+            reply = DO if option in (OPT_ECHO, OPT_SGA) else DONT
+        elif verb == DO:
+            reply = WONT
+        else:
+            return  # WONT/DONT: acknowledged by doing nothing (no loop)
+        if (reply, option) not in self.answered:  # answer each option once (RFC 854: no negotiation loops)
+            self.answered.add((reply, option))
+            self.replies += bytes((IAC, reply, option))
+
+    def take_replies(self) -> bytes:
+        out, self.replies = bytes(self.replies), bytearray()
+        return out
+
+    @staticmethod
+    def encode(text: str) -> bytes:
+        return text.encode("ascii").replace(bytes((IAC,)), bytes((IAC, IAC)))
+
+
+class _TelnetLink(_Link):
+    def __init__(self, connection: Connection) -> None:
+        from agent.errors import ConfigError
+        from agent.vendors.pinning import _connect
+
+        if not connection.allow_insecure:
+            raise ConfigError("telnet sends the codec password in clear: set allow_insecure = true only if the "
+                              "codec offers nothing else", key="codec.allow_insecure")
+        self.connection = connection
+        self.sock = _connect(connection.host, connection.port, connection.timeout)
+        self.codec = TelnetCodec()
+        self.text = ""
+
+    def login(self, wire: _TextWire) -> None:
+        """``Username:`` (when an admin ID is set) and ``Password:`` prompts, then the greeting."""
+        sent_user = sent_password = False
+        deadline = time.monotonic() + self.connection.timeout
+        seen = ""
+        while True:
+            if wire.stream.greetings_seen or (sent_password and "-> " in seen):
+                return
+            lower = seen.lower()
+            if "password:" in lower:
+                if sent_password:
+                    raise DeviceAuthError(f"{self.connection.host} refused the password (it asked again)")
+                self.sock.sendall(self.connection.password_text().encode("utf-8") + b"\r\n")
+                sent_password = True
+                seen = ""
+                continue
+            if "username:" in lower or "user name:" in lower or "login:" in lower:
+                if sent_user:
+                    raise DeviceAuthError(f"{self.connection.host} refused the login of user {self.connection.username!r}")
+                self.send(self.connection.username + "\r\n")
+                sent_user = True
+                seen = ""
+                continue
+            if "-> " in seen and not sent_password:
+                return  # no password set on the device: straight to the prompt
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ProtocolError("the codec sent no Password: prompt or greeting within "
+                                    f"{self.connection.timeout:g} s (is this a Poly text API port?)")
+            data = self.recv(left, "the login prompt")
+            seen = (seen + data)[-4096:]
+            wire.stream.feed(data)
+            if "incorrect" in seen.lower() or "login failed" in seen.lower():
+                raise DeviceAuthError(f"{self.connection.host} refused the login")
+
+    def recv(self, timeout: float, what: str) -> str:
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except (socket.timeout, TimeoutError):
+            raise ProtocolError(f"the codec did not answer {what} within {self.connection.timeout:g} s") from None
+        except OSError as exc:
+            raise DeviceUnreachable(f"the Telnet session to the codec broke: {exc}") from None
+        if not chunk:
+            raise DeviceUnreachable(f"the codec closed the Telnet session while answering {what}")
+        data = self.codec.decode(chunk)
+        replies = self.codec.take_replies()
+        if replies:
+            try:
+                self.sock.sendall(replies)
+            except OSError:
+                pass
+        return data.decode("utf-8", "replace")
+
+    def send(self, text: str) -> None:
+        self.sock.sendall(TelnetCodec.encode(text))
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+__all__ = ["PolyGSDriver", "ALLOWED", "TelnetCodec", "DeviceError"]
