@@ -59,6 +59,7 @@ class UpsProbe(Probe):
     def driver(self) -> UpsDriver:
         if self._driver is None:
             self._driver = get_driver(self.section.driver)(self.section)
+            self._driver.budget = float(self.config.check.probe_deadline)
         return self._driver
 
     def deadline(self) -> float:

@@ -48,6 +48,9 @@ class UpsDriver:
 
     def __init__(self, section: Any) -> None:
         self.section = section  # the whole [ups] section (driver, per-driver tables, expect)
+        # The probe's hard deadline in seconds (set by the power probe); drivers that can cut their
+        # requests to it (SNMP) keep deadline() below it, so their own timeout ends a read first.
+        self.budget: float | None = None
 
     def deadline(self) -> float:
         """How long one read() may take at worst, from the driver's own timeouts."""
