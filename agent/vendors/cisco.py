@@ -489,11 +489,18 @@ class _SshWire:
                     return flatten_json(obj)
             self.buffer = self.buffer[consumed:]
             self._recv(deadline, command)
+            # Decode only once an object may be complete (the stream ends with "}"): re-parsing a
+            # 100 KB answer on every 64 KB chunk would make one poll quadratic.
+            while not self.buffer.rstrip().endswith("}"):
+                self._recv(deadline, command)
 
     def _read_until(self, done: Any, what: str) -> str:
         deadline = time.monotonic() + self.timeout
         while not done(self.buffer):
             self._recv(deadline, what)
+            # Test only after a chunk that ends a line: the end marker is always a whole line.
+            while not self.buffer.endswith("\n"):
+                self._recv(deadline, what)
         return self.buffer
 
     def _recv(self, deadline: float, what: str) -> None:

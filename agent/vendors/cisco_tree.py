@@ -86,6 +86,8 @@ def _walk_xml(el: ET.Element, path: str, tree: Tree) -> None:
 # -- terminal mode ----------------------------------------------------------------------------------
 _PREFIX = {"*s": "Status", "*c": "Configuration", "*r": "Command"}
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*|\d+")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*(?: (?:[A-Za-z_][A-Za-z0-9_.-]*|\d+))*")
+_ATTR = re.compile(r"\s\((\w+)=(\w+)\):\s*$")
 
 
 def flatten_terminal(text: str) -> Tree:
@@ -105,7 +107,7 @@ def flatten_terminal(text: str) -> Tree:
             if not body.lower().startswith("xconfiguration "):
                 raise ProtocolError(f"unexpected configuration line {line[:60]!r}")
             body = body[len("xConfiguration "):]
-        attr = re.search(r"\s\((\w+)=(\w+)\):\s*$", body)
+        attr = _ATTR.search(body) if body.rstrip().endswith("):") else None
         if attr:  # "*s Call 3 (ghost=True):" / "*r CameraPresetListResult (status=OK):"
             path = _terminal_path(body[:attr.start()], kind, line)
             tree[f"{path}._{attr.group(1)}"] = attr.group(2)
@@ -124,9 +126,9 @@ def flatten_terminal(text: str) -> Tree:
 
 def _terminal_path(key: str, kind: str, line: str) -> str:
     parts = [_PREFIX[kind]]
-    for token in key.split():
-        if not _TOKEN.fullmatch(token):
-            raise ProtocolError(f"unexpected token {token[:30]!r} in {line[:60]!r}")
+    if not _KEY.fullmatch(key):
+        raise ProtocolError(f"unexpected path {key[:40]!r} in {line[:60]!r}")
+    for token in key.split(" "):
         if token.isdigit():
             if len(parts) == 1 or parts[-1].endswith("]"):
                 raise ProtocolError(f"unexpected item number in {line[:60]!r}")
@@ -142,7 +144,8 @@ def _unquote(value: str, line: str) -> str:
     if value.startswith('"'):
         if len(value) < 2 or not value.endswith('"') or value.endswith('\\"') and not value.endswith('\\\\"'):
             raise ProtocolError(f"unterminated string in {line[:60]!r}")
-        return re.sub(r'\\(.)', r"\1", value[1:-1])
+        inner = value[1:-1]
+        return re.sub(r'\\(.)', r"\1", inner) if "\\" in inner else inner
     return value
 
 
