@@ -235,6 +235,8 @@ class Lab:
             "agent": {"room_id": "test-netns", "level": "commune", "language": "en",
                       "state_dir": str(self.dir / "state")},
             "check": {"budget": budget},
+            # A socket no service listens on: `check` must run here, not ask a service of the machine.
+            "daemon": {"control_socket": str(self.dir / "no-service.sock")},
             "network": {
                 "interface": interface or self.agent_if,
                 "ping_count": ping_count,
@@ -268,6 +270,7 @@ class Lab:
             report = json.loads(proc.stdout)
         except json.JSONDecodeError:
             raise AssertionError(f"check printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}") from None
+        assert report.get("mode") == "standalone", "check asked a running service instead of probing here"
         return CheckRun(report, proc.returncode, wall, proc.stderr)
 
     # -- teardown ------------------------------------------------------------------------
