@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, schemas, security
+from .authcache import VerifiedTokens
 from .config import Settings
 from .errors import ApiError, StorageUnavailable
 from .i18n import translator
@@ -157,19 +158,32 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         return error_response(ApiError(500, "internal", "internal error"))
 
     # -- agent ingest ------------------------------------------------------------------------
-    async def authenticate(request: Request):
+    tokens = VerifiedTokens()
+    app.state.verified_tokens = tokens
+
+    def unauthorized() -> ApiError:
+        return ApiError(401, "unauthorized", "unknown or disabled token", headers={"WWW-Authenticate": "Bearer"})
+
+    def bearer(request: Request) -> tuple[str, str]:
+        """(token_id, secret) from the Authorization header; 401 when absent or not shaped like a token."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         parts = security.split_token(token.strip())
         if parts is None:
-            raise ApiError(401, "unauthorized", "unknown or disabled token", headers={"WWW-Authenticate": "Bearer"})
-        token_id, secret = parts
+            raise unauthorized()
+        return parts
+
+    async def authenticate_token(token_id: str, secret: str):
+        """The full check in the database: token known, secret right, room enabled, rate limit (this
+        request counted). Remembers a verified token for the heartbeat fast path."""
         now = app.state.clock()
         auth = await run_in_threadpool(app.state.storage.authenticate, token_id, int(now // 60))
         if auth is None or not security.verify_secret(secret, auth.token_salt, auth.token_hash) or not auth.enabled:
-            raise ApiError(401, "unauthorized", "unknown or disabled token", headers={"WWW-Authenticate": "Bearer"})
+            tokens.forget(token_id)
+            raise unauthorized()
+        tokens.remember(token_id, auth.room_id, auth.token_salt, auth.token_hash)
         if auth.request_count > settings.rate_limit_per_minute:
             retry = max(1, int(60 - now % 60) + 1)
             raise ApiError(429, "rate_limited",
@@ -177,28 +191,54 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
                            headers={"Retry-After": str(retry)})
         return auth
 
-    def check_room(body, auth, kind: str):
+    async def authenticate(request: Request):
+        return await authenticate_token(*bearer(request))
+
+    def check_room(body, room_id: str, kind: str):
         if not isinstance(body, dict):
             raise ApiError(422, "validation_failed", f"body must be a JSON object ({kind})",
                            details=[{"path": "(root)", "message": "not an object"}])
-        room_id = body.get("room_id")
-        if isinstance(room_id, str) and room_id != auth.room_id:
+        body_room = body.get("room_id")
+        if isinstance(body_room, str) and body_room != room_id:
             raise ApiError(403, "forbidden_room", "this token does not authenticate the room_id in the body")
 
-    @app.post("/api/v1/heartbeat")
-    async def heartbeat(request: Request):
-        auth = await authenticate(request)
+    async def heartbeat_body(request: Request, room_id: str) -> tuple[dict, bytes]:
         raw = await read_body(request, settings.heartbeat_body_max)
         body = _loads(raw)
-        check_room(body, auth, "hntht.heartbeat/1")
+        check_room(body, room_id, "hntht.heartbeat/1")
         problems = schemas.problems("Heartbeat", body)
         if problems:
             raise ApiError(422, "validation_failed", "body does not match hntht.heartbeat/1: " + schemas.describe(problems[:3]),
                            details=problems)
+        return body, raw
+
+    @app.post("/api/v1/heartbeat")
+    async def heartbeat(request: Request):
+        token_id, secret = bearer(request)
+        known = tokens.lookup(token_id, secret)
+        if known is None:
+            auth = await authenticate_token(token_id, secret)
+            room_id, token_hash = auth.room_id, auth.token_hash
+            body, raw = await heartbeat_body(request, room_id)
+        else:
+            room_id, token_hash = known
+            try:
+                body, raw = await heartbeat_body(request, room_id)
+            except ApiError:
+                # Same answer as without the cache: 401 and 429 come before body errors, and the
+                # request counts towards the rate limit.
+                await authenticate_token(token_id, secret)
+                raise
         now = app.state.clock()
         hb_json = raw.decode("utf-8") if len(raw) < 16384 else json.dumps(body, ensure_ascii=False)
-        await run_in_threadpool(app.state.storage.record_heartbeat, auth.room_id, body, hb_json,
-                                parse_rfc3339(body["sent_at"]), now)
+        sent_at = parse_rfc3339(body["sent_at"])
+        stored = known is not None and await run_in_threadpool(
+            app.state.storage.heartbeat_fast, room_id, token_id, token_hash, int(now // 60),
+            settings.rate_limit_per_minute, body, hb_json, sent_at, now)
+        if not stored:
+            if known is not None:  # not online, rate-limited, or the token changed: the full path decides
+                await authenticate_token(token_id, secret)
+            await run_in_threadpool(app.state.storage.record_heartbeat, room_id, body, hb_json, sent_at, now)
         return JSONResponse({"server_time": format_rfc3339(now), "accepted": True,
                              "heartbeat_interval_s": int(body.get("interval_s") or 30)})
 
@@ -207,7 +247,7 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         auth = await authenticate(request)
         raw = await read_body(request, settings.records_body_max)
         body = _loads(raw)
-        check_room(body, auth, "hntht.records/1")
+        check_room(body, auth.room_id, "hntht.records/1")
         items = body.get("records")
         if isinstance(items, list) and len(items) > settings.records_max_count:
             raise ApiError(413, "payload_too_large",

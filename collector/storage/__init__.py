@@ -107,6 +107,13 @@ class Storage:
         raise NotImplementedError
         yield
 
+    @contextmanager
+    def auto(self) -> Iterator[_Tx]:  # pragma: no cover - abstract
+        """A connection in autocommit mode: each statement is its own transaction. For the ingest hot
+        path, where one atomic statement does the whole job and BEGIN/COMMIT would only add round trips."""
+        raise NotImplementedError
+        yield
+
     def close(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -174,15 +181,22 @@ class Storage:
                        (name if name is not None else row[0], level if level is not None else row[1],
                         district if district is not None else row[2], room_id))
 
+    # Rate limit: count this request in the room's current one-minute window (a new window restarts at 1).
+    _RL_SET = "rl_count = CASE WHEN rl_window = ? THEN rl_count + 1 ELSE 1 END, rl_window = ?"
+
     def authenticate(self, token_id: str, window: int) -> Optional[RoomAuth]:
-        """Look a token up and count one request in the room's rate-limit window, in one statement."""
-        with self.tx() as tx:
+        """Look a token up and count one request in the room's rate-limit window, in one autocommit
+        statement (one round trip). The token columns come from correlated subqueries in RETURNING
+        because SQLite's RETURNING cannot name the FROM table of an UPDATE."""
+        with self.auto() as tx:
             row = tx.one(
-                "UPDATE room_state SET "
-                "rl_count = CASE WHEN room_state.rl_window = ? THEN room_state.rl_count + 1 ELSE 1 END, "
-                "rl_window = ? "
-                "FROM rooms WHERE rooms.token_id = ? AND room_state.room_id = rooms.room_id "
-                "RETURNING rooms.room_id, rooms.token_salt, rooms.token_hash, rooms.enabled, room_state.rl_count",
+                f"UPDATE room_state SET {self._RL_SET} "
+                "WHERE room_id = (SELECT room_id FROM rooms WHERE token_id = ?) "
+                "RETURNING room_id, "
+                "(SELECT token_salt FROM rooms WHERE rooms.room_id = room_state.room_id), "
+                "(SELECT token_hash FROM rooms WHERE rooms.room_id = room_state.room_id), "
+                "(SELECT enabled FROM rooms WHERE rooms.room_id = room_state.room_id), "
+                "rl_count",
                 (window, window, token_id))
         if not row:
             return None
@@ -196,29 +210,51 @@ class Storage:
                      created_at=r[5], token_rotated_at=r[6]) for r in rows]
 
     # -- heartbeats and liveness -----------------------------------------------------------
+    _HB_SET = ("last_heartbeat_at = ?, stale_at = ?, offline_at = ?, interval_s = ?, heartbeat = ?, "
+               "sent_at = ?, overall_since = CASE WHEN overall = ? AND overall_since IS NOT NULL "
+               "THEN overall_since ELSE ? END, overall = ?, agent_version = ?, boot_id = ?")
+    # SQL evaluates every right-hand side of SET against the old row, so overall_since sees the old
+    # overall whatever the order in SET; the parameters follow the text order.
+
+    @staticmethod
+    def _hb_params(hb: dict, hb_json: str, sent_at: float, now: float) -> tuple:
+        interval = int(hb.get("interval_s") or 30)
+        overall = hb["overall"]
+        return (now, now + interval * STALE_AFTER_INTERVALS, now + interval * OFFLINE_AFTER_INTERVALS, interval,
+                hb_json, sent_at, overall, now, overall, hb["agent_version"], hb["boot_id"])
+
+    def heartbeat_fast(self, room_id: str, token_id: str, token_hash: str, window: int, rate_limit: int,
+                       hb: dict, hb_json: str, sent_at: float, now: float) -> bool:
+        """The common case in ONE autocommit statement: the room is already online, its token is still
+        the one the caller verified (same id and hash, room enabled: a rotate or disable in any process
+        takes effect at once), and this request stays within the rate limit; count it and store the
+        heartbeat. False when any of that does not hold: the caller then takes the general path
+        (`authenticate` + `record_heartbeat`), which decides 401/429 and writes transitions."""
+        with self.auto() as tx:
+            tx.execute(f"UPDATE room_state SET {self._HB_SET}, {self._RL_SET} "
+                       "WHERE room_id = ? AND liveness = 'online' AND (rl_window <> ? OR rl_count < ?) "
+                       "AND EXISTS (SELECT 1 FROM rooms WHERE rooms.room_id = ? AND rooms.token_id = ? "
+                       "AND rooms.token_hash = ? AND rooms.enabled = 1)",
+                       self._hb_params(hb, hb_json, sent_at, now)
+                       + (window, window, room_id, window, rate_limit, room_id, token_id, token_hash))
+            return tx.rowcount == 1
+
     def record_heartbeat(self, room_id: str, hb: dict, hb_json: str, sent_at: float, now: float) -> list[NewEvent]:
         """Store the latest heartbeat; bring the room online (one `room.online` event per transition)."""
-        interval = int(hb.get("interval_s") or 30)
-        stale_at = now + interval * STALE_AFTER_INTERVALS
-        offline_at = now + interval * OFFLINE_AFTER_INTERVALS
-        overall = hb["overall"]
-        set_clause = ("last_heartbeat_at = ?, stale_at = ?, offline_at = ?, interval_s = ?, heartbeat = ?, "
-                      "sent_at = ?, overall_since = CASE WHEN overall = ? AND overall_since IS NOT NULL "
-                      "THEN overall_since ELSE ? END, overall = ?, agent_version = ?, boot_id = ?")
-        # overall must be assigned after overall_since reads the old value: SQL evaluates every
-        # right-hand side against the old row, so order in SET does not matter; params follow text order.
-        params = (now, stale_at, offline_at, interval, hb_json, sent_at, overall, now, overall,
-                  hb["agent_version"], hb["boot_id"])
-        with self.tx() as tx:
-            # Fast path: already online, no transition.
-            tx.execute(f"UPDATE room_state SET {set_clause} WHERE room_id = ? AND liveness = 'online'",
+        params = self._hb_params(hb, hb_json, sent_at, now)
+        # Already online (no transition): one conditional UPDATE, atomic by itself, no transaction.
+        with self.auto() as tx:
+            tx.execute(f"UPDATE room_state SET {self._HB_SET} WHERE room_id = ? AND liveness = 'online'",
                        params + (room_id,))
             if tx.rowcount == 1:
                 return []
-            row = tx.one(f"UPDATE room_state SET {set_clause}, liveness = 'online', liveness_since = ? "
+        with self.tx() as tx:
+            # The transition and its event commit together; of two processes racing here, one wins it.
+            row = tx.one(f"UPDATE room_state SET {self._HB_SET}, liveness = 'online', liveness_since = ? "
                          "WHERE room_id = ? AND liveness <> 'online' RETURNING room_id",
                          params + (now, room_id))
-            if not row:
+            if not row:  # someone else brought it online meanwhile: just store the values
+                tx.execute(f"UPDATE room_state SET {self._HB_SET} WHERE room_id = ?", params + (room_id,))
                 return []
             event = NewEvent(room_id, now, "room.online", "info", None,
                              "room online: heartbeat received", {"boot_id": hb["boot_id"],
@@ -452,6 +488,7 @@ class SqliteStorage(Storage):
         self._local = threading.local()
         self._all: list = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         try:
             conn = self._conn()
             conn.execute("PRAGMA journal_mode=WAL")
@@ -474,30 +511,34 @@ class SqliteStorage(Storage):
     def _translate(sql: str) -> str:
         return sql
 
-    def authenticate(self, token_id: str, window: int):
-        # SQLite's RETURNING cannot name the FROM table of an UPDATE: two statements, one transaction.
-        with self.tx() as tx:
-            row = tx.one("SELECT room_id, token_salt, token_hash, enabled FROM rooms WHERE token_id = ?", (token_id,))
-            if not row:
-                return None
-            count = tx.one("UPDATE room_state SET rl_count = CASE WHEN rl_window = ? THEN rl_count + 1 ELSE 1 END, "
-                           "rl_window = ? WHERE room_id = ? RETURNING rl_count", (window, window, row[0]))[0]
-        return RoomAuth(row[0], row[1], row[2], bool(row[3]), int(count))
-
     @contextmanager
     def tx(self):
         conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except self._sqlite3.OperationalError as exc:
-            raise StorageUnavailable(f"database busy: {exc}") from exc
-        try:
-            yield _Tx(conn.cursor(), self._translate)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+        # Threads of this process queue on a mutex for the write lock: SQLite's own busy handler
+        # polls with sleeps of 1-100 ms, which is what made ingest latency spike under load.
+        with self._write_lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except self._sqlite3.OperationalError as exc:
+                raise StorageUnavailable(f"database busy: {exc}") from exc
+            try:
+                yield _Tx(conn.cursor(), self._translate)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    @contextmanager
+    def auto(self):
+        conn = self._conn()
+        with self._write_lock:
+            try:
+                yield _Tx(conn.cursor(), self._translate)
+            except self._sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise StorageUnavailable(f"database busy: {exc}") from exc
+                raise
 
     @contextmanager
     def read(self):
@@ -533,7 +574,8 @@ class PostgresStorage(Storage):
         self._psycopg = psycopg
         self._cache: dict[str, str] = {}
         try:
-            self.pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
+            # Open the whole pool at start: growing it under load made requests wait for connections.
+            self.pool = ConnectionPool(dsn, min_size=pool_size, max_size=pool_size, kwargs={"autocommit": True},
                                        open=True, timeout=10, name="hntht-collector")
             self.pool.wait(timeout=10)
         except Exception as exc:  # never echo the DSN: it may hold a password
@@ -561,6 +603,20 @@ class PostgresStorage(Storage):
             raise
 
     read = tx
+
+    @contextmanager
+    def auto(self):
+        try:
+            with self.pool.connection() as conn:
+                with conn.cursor() as cur:
+                    yield _Tx(cur, self._translate)
+        except self._psycopg.OperationalError as exc:
+            raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+        except Exception as exc:
+            from psycopg_pool import PoolTimeout
+            if isinstance(exc, PoolTimeout):
+                raise StorageUnavailable("database pool exhausted") from exc
+            raise
 
     def _migration_lock(self, tx: _Tx) -> None:
         tx.execute("SELECT pg_advisory_xact_lock(?)", (self._MIGRATE_LOCK_KEY,))
