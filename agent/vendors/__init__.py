@@ -53,6 +53,8 @@ def connection_from_config(config: Any) -> Any:
         tls_fingerprint=codec.tls.fingerprint,
         ssh_fingerprint=codec.ssh_fingerprint,
         allow_insecure=codec.allow_insecure,
+        snmp_community=codec.snmp.community_file,
+        snmp_version=codec.snmp.version,
     )
 
 

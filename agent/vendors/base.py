@@ -116,6 +116,8 @@ class Connection:
     tls_fingerprint: str = ""  # "sha256:AB:CD:..." (pinned certificate)
     ssh_fingerprint: str = ""  # "SHA256:base64" (pinned host key)
     allow_insecure: bool = False
+    snmp_community: Secret | None = None  # [codec.snmp] community_file (snmp driver, auto's fingerprinting)
+    snmp_version: str = "2c"
 
     @property
     def known_hosts(self) -> Path:
