@@ -20,6 +20,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from agent.config.schema import LoadContext, load_section
 from agent.config.sections.agent import AgentSection
+from agent.config.sections.baseline import BaselineSection
 from agent.config.sections.check import CheckSection
 from agent.config.sections.codec import CodecSection
 from agent.config.sections.collector import CollectorSection
@@ -41,6 +42,7 @@ class Config:
     check: CheckSection = field(default_factory=CheckSection)
     collector: CollectorSection = field(default_factory=CollectorSection)
     daemon: DaemonSection = field(default_factory=DaemonSection)
+    baseline: BaselineSection = field(default_factory=BaselineSection)
     path: str = ""
     warnings: list[str] = field(default_factory=list)
 
@@ -58,6 +60,7 @@ SECTIONS: dict[str, type] = {
     "check": CheckSection,
     "collector": CollectorSection,
     "daemon": DaemonSection,
+    "baseline": BaselineSection,
 }
 
 
