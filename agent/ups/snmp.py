@@ -17,8 +17,8 @@ the MIB says volts (Delta "Mini-SNMP": 2360) or volts where it says tenths is re
 an agent exposes without its ``.0`` instance (seen on Delta/Minuteman cards) is found once and
 remembered.  Identity (manufacturer, model, firmware) is read on the first poll only; state every poll.
 
-Requests: one GET for detection on the first poll, then one GET per poll (two PDUs of at most 16
-objects, sent together), plus a walk of the alarm table only when ``upsAlarmsPresent`` > 0.  Every
+Requests: one GET for detection on the first poll, then one GET per poll (PDUs of at most 24
+objects, sent together; a tooBig answer splits them), plus a walk of the alarm table only when ``upsAlarmsPresent`` > 0.  Every
 request is cut to the time left before the driver's deadline, which fits inside the probe's.
 See docs/power.md "SNMP driver" for the quirks table and the evidence behind each rule.
 """
