@@ -56,6 +56,20 @@ def make_certificate(directory: Path, name: str = "poly-sim") -> tuple[Path, Pat
     return cert_path, key_path, cert.public_bytes(serialization.Encoding.DER)
 
 
+def load_routes(capture: str | Path) -> dict[str, str]:
+    """{"METHOD path": body} from the extracted capture or straight from the WireMock mappings file."""
+    data = json.loads(Path(capture).read_text(encoding="utf-8"))
+    if isinstance(data, dict) and isinstance(data.get("mappings"), list):
+        routes = {}
+        for mapping in data["mappings"]:
+            request, response = mapping.get("request", {}), mapping.get("response", {})
+            url = request.get("url") or request.get("urlPath")
+            if url and "body" in response:
+                routes[f"{request.get('method', 'GET')} {url}"] = response["body"]
+        return routes
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
 @dataclass
 class RestState:
     muted: bool | None = None  # None = as captured (the X30 capture is muted)
@@ -76,8 +90,7 @@ class RestState:
 class PolyRestSim:
     def __init__(self, capture: str | Path, *, password: str = "1234", username: str = "admin",
                  state: RestState | None = None, host: str = "127.0.0.1") -> None:
-        data = json.loads(Path(capture).read_text(encoding="utf-8"))
-        self.routes: dict[str, str] = {k: v for k, v in data.items() if not k.startswith("_")}
+        self.routes = load_routes(capture)
         self.username, self.password = username, password
         self.state = state or RestState()
         self.requests: list[str] = []
