@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from icmplib.exceptions import ICMPLibError
+
 from agent.checks import network as checks
 from agent.errors import AgentError
 from agent.probes import Probe, register
@@ -120,6 +122,8 @@ def fit_ping(count: int, interval: float, timeout: float, available: float) -> t
     The reply timeout is kept when it fits (a slow reply is better measured than cut) and the
     count shrinks instead, so the loss figure stays honest: every request sent gets its full wait.
     """
+    if available >= (count - 1) * interval + timeout:
+        return count, timeout
     timeout = min(timeout, available)
     if timeout <= 0:
         return 0, 0.0
@@ -156,7 +160,7 @@ class NetworkProbe(Probe):
         # The probe ends on its own at the slowest of: a full ping run, DNS then TCP.
         net = self.section
         ping_run = (net.ping_count - 1) * net.ping_interval + net.ping_timeout
-        tcp = max((t.tcp_timeout for t in net.target), default=0.0)
+        tcp = max((t.tcp_timeout for t in net.target if t.tcp_ports), default=0.0)  # only targets that connect
         return min(float(self.config.check.budget), max(ping_run, tcp) + net.dns_timeout + 1.0)
 
     # Kept free at the end of the probe's deadline for evaluation and the report.
@@ -229,7 +233,7 @@ class NetworkProbe(Probe):
             run = await ping(address, count=count, interval=net.ping_interval, timeout=timeout)
         except IcmpDenied:
             return "icmp-denied"
-        except (OSError, AgentError) as exc:
+        except (OSError, AgentError, ICMPLibError) as exc:  # a ping failure is this target's item, not the probe's
             return f"{type(exc).__name__}: {exc}"
         return ping_stats(run.sent, run.rtts_ms, run.method, run.unreachable)
 

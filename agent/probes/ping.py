@@ -19,10 +19,9 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from icmplib import ICMPRequest
-from icmplib.exceptions import ICMPLibError, TimeoutExceeded
+from icmplib.exceptions import ICMPLibError, SocketPermissionError, TimeoutExceeded
 from icmplib.sockets import AsyncSocket, ICMPv4Socket
 from icmplib.utils import unique_identifier
 
@@ -77,9 +76,14 @@ def _can_open(kind: int) -> bool:
         raise
 
 
-@lru_cache(maxsize=1)
 def icmp_method() -> str:
-    """'unprivileged' or 'raw'; raises IcmpDenied when neither is allowed. Decided once per process."""
+    """'unprivileged' or 'raw'; raises IcmpDenied when neither is allowed.
+
+    Decided afresh for every run (opening a socket costs microseconds): the service runs for
+    months while the sysctl may be changed under it.  A method remembered for the life of the
+    process went stale when the range was narrowed: the socket then failed with icmplib's
+    SocketPermissionError, which escaped as an internal error of the whole network probe.
+    """
     if _can_open(socket.SOCK_DGRAM):
         return "unprivileged"
     if _can_open(socket.SOCK_RAW):
@@ -103,7 +107,11 @@ async def ping(address: str, *, count: int, interval: float, timeout: float) -> 
     ident = unique_identifier()
     sent_at: dict[int, float] = {}
     loop = asyncio.get_running_loop()
-    with AsyncSocket(ICMPv4Socket(None, privileged)) as sock:
+    try:
+        icmp_socket = ICMPv4Socket(None, privileged)
+    except SocketPermissionError:  # the sysctl or capability changed since icmp_method()
+        raise IcmpDenied() from None
+    with AsyncSocket(icmp_socket) as sock:
 
         first = time.monotonic()
 
@@ -135,6 +143,9 @@ async def ping(address: str, *, count: int, interval: float, timeout: float) -> 
                 except TimeoutExceeded:
                     break
                 except ICMPLibError:
+                    # A receive error raised before any await would otherwise spin here
+                    # without yielding, starving every other probe until the run ends.
+                    await asyncio.sleep(0.01)
                     continue
                 arrived = time.monotonic()
                 # Raw sockets see every ICMP packet of the host; datagram sockets only ours,
