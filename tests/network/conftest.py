@@ -44,7 +44,6 @@ from agent.demo.tomlw import dumps
 from tests.helpers import REPO, is_root
 
 PEERS = REPO / "tests" / "peers"
-NOBODY = 65534
 
 AGENT_IP, GW_AGENT_SIDE, GW_MCU_SIDE = "10.99.1.1", "10.99.1.254", "10.99.2.254"
 MCU_IP, SLOW_IP, DEAD_IP, LOSSY_IP = "10.99.2.2", "10.99.2.3", "10.99.2.4", "10.99.2.5"
@@ -258,8 +257,8 @@ class Lab:
             # setpriv as nobody with no-new-privs, then an intermediate shell: setpriv keeps root's
             # permitted capabilities until its exec, so running Python straight from it could
             # report a raw socket that the real service would never get (agent-practice.md §8).
-            argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
-                    "sh", "-c", '"$@"', "sh", *unprivileged_python(), *args]
+            argv = [*AS_NOBODY, *nobody_python("import runpy; runpy.run_module('agent', run_name='__main__', "
+                                                "alter_sys=True)"), *args]
         else:
             argv = [sys.executable, "-m", "agent", *args]
         started = time.monotonic()
@@ -304,50 +303,52 @@ class Lab:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-_UNPRIV_PYTHON: list[str] | None = None
+_NOBODY_PYTHON: tuple[str, str] | None = None  # (interpreter, code run before the caller's)
+NOBODY = 65534
+AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
+             "sh", "-c", '"$@"', "sh"]
 
 
 def _runs_as_nobody(argv: list[str]) -> subprocess.CompletedProcess:
-    return sh("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
-              "sh", "-c", '"$@"', "sh", *argv, check=False)
+    return sh(*AS_NOBODY, *argv, check=False)
 
 
-def unprivileged_python() -> list[str]:
-    """How the unprivileged user starts the agent: the venv's interpreter when nobody may run it.
+def nobody_python(code: str) -> list[str]:
+    """argv that runs ``code`` as the unprivileged user with the agent and its dependencies importable.
 
-    When the venv's base interpreter lives where nobody may enter (a pyenv build under a
-    0700 /root, as on the development machines), we do NOT loosen permissions on a shared
-    machine.  We run Debian's interpreter of the same X.Y version (same ABI, so psutil's
-    extension loads) with the venv's site-packages added as a site dir (which also processes
-    the editable install's .pth), and the repository on sys.path.  In CI the venv is made from
-    /usr/bin/python3, so the first branch applies there.
+    The venv's interpreter when nobody may run it (CI builds the venv from /usr/bin/python3).
+    When its base interpreter lives where nobody may enter (a pyenv build under a 0700 /root,
+    as on the development machines), we do NOT loosen permissions on a shared machine: we run
+    Debian's interpreter of the same X.Y version (same ABI, so psutil's extension loads) with
+    the venv's site-packages added as a site dir (which also processes the editable install's
+    .pth) and the repository on sys.path.
     """
-    global _UNPRIV_PYTHON
-    if _UNPRIV_PYTHON is not None:
-        return _UNPRIV_PYTHON
-    probe = "import agent.probes.network, icmplib, psutil"
-    first = _runs_as_nobody([sys.executable, "-c", probe])
-    if first.returncode == 0:
-        _UNPRIV_PYTHON = [sys.executable, "-m", "agent"]
-        return _UNPRIV_PYTHON
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    site_packages = sysconfig.get_paths()["purelib"]
-    prefix = f"import runpy, site, sys; site.addsitedir({site_packages!r}); sys.path.insert(0, {str(REPO)!r}); "
-    boot = prefix + "runpy.run_module('agent', run_name='__main__', alter_sys=True)"
-    tried = [f"{sys.executable}: {first.stderr.strip()}"]
-    for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
-        if not os.access(candidate, os.X_OK):
-            continue
-        check = _runs_as_nobody([candidate, "-c", prefix + probe])
-        if check.returncode == 0:
-            _UNPRIV_PYTHON = [candidate, "-c", boot]
-            return _UNPRIV_PYTHON
-        tried.append(f"{candidate}: {check.stderr.strip()}")
-    raise LabError(
-        f"uid {NOBODY} cannot run the agent: the venv interpreter is not executable for it and no {version} "
-        f"outside it works either ({'; '.join(tried)}). Make the interpreter's directories world-executable "
-        "(e.g. build the venv from /usr/bin/python3)."
-    )
+    global _NOBODY_PYTHON
+    if _NOBODY_PYTHON is None:
+        probe = "import agent.probes.network, icmplib, psutil"
+        first = _runs_as_nobody([sys.executable, "-c", probe])
+        tried = [f"{sys.executable}: {first.stderr.strip()}"]
+        if first.returncode == 0:
+            _NOBODY_PYTHON = (sys.executable, "")
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        site_packages = sysconfig.get_paths()["purelib"]
+        prefix = f"import site, sys; site.addsitedir({site_packages!r}); sys.path.insert(0, {str(REPO)!r}); "
+        for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
+            if _NOBODY_PYTHON is not None or not os.access(candidate, os.X_OK):
+                continue
+            check = _runs_as_nobody([candidate, "-c", prefix + probe])
+            if check.returncode == 0:
+                _NOBODY_PYTHON = (candidate, prefix)
+            else:
+                tried.append(f"{candidate}: {check.stderr.strip()}")
+        if _NOBODY_PYTHON is None:
+            raise LabError(
+                f"uid {NOBODY} cannot run the agent: the venv interpreter is not executable for it and no "
+                f"{version} outside it works either ({'; '.join(tried)}). Make the interpreter's directories "
+                "world-executable (e.g. build the venv from /usr/bin/python3)."
+            )
+    interpreter, prefix = _NOBODY_PYTHON
+    return [interpreter, "-c", prefix + code]
 
 
 @pytest.fixture(scope="session")

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 import random
+import subprocess
 import sys
 
 import pytest
 
 from agent.quality import mean_delta_jitter, rfc3550_jitter
 from tests.network.conftest import (
-    AGENT_IP, DEAD_IP, GW_AGENT_SIDE, LOSSY_IP, LOSSY_MOD, MCU_IP, PEERS, SLOW_IP,
+    AS_NOBODY, nobody_python, AGENT_IP, DEAD_IP, GW_AGENT_SIDE, LOSSY_IP, LOSSY_MOD, MCU_IP, PEERS, SLOW_IP,
     TCP_BLACKHOLE, TCP_OPEN, TCP_REFUSED, sh,
 )
 
@@ -261,6 +262,44 @@ def test_icmp_permission_denied_then_unprivileged(lab):
     ping = allowed.target("gateway")["ping"]
     assert ping["method"] == "unprivileged"
     assert ping["received"] == 5 and allowed.target("gateway")["address"] == gw
+
+
+def test_icmp_permission_changes_take_effect_in_a_running_process(lab):
+    # The service runs for months and `check` asks it: each ping run must follow the sysctl as
+    # it is now, widened (the technician followed the remedy) or narrowed again.
+    ns, _iface, gw = lab.scratch_agent()
+    code = (
+        "import asyncio, sys\n"
+        "from agent.probes.ping import IcmpDenied, ping\n"
+        "async def once():\n"
+        "    try:\n"
+        f"        run = await ping({gw!r}, count=2, interval=0.05, timeout=1.0)\n"
+        "        return f'{run.method} {run.received}'\n"
+        "    except IcmpDenied:\n"
+        "        return 'denied'\n"
+        "for _ in range(3):\n"
+        "    print(asyncio.run(once()), flush=True)\n"
+        "    sys.stdin.readline()\n"
+    )
+    proc = subprocess.Popen(["ip", "netns", "exec", ns, *AS_NOBODY, *nobody_python(code)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "denied"
+        lab.sysctl(ns, "net.ipv4.ping_group_range", "0 2147483647")
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "unprivileged 2"
+        lab.sysctl(ns, "net.ipv4.ping_group_range", "1 0")
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "denied"  # not a SocketPermissionError traceback
+        proc.stdin.write("\n")
+        proc.stdin.close()
+        assert proc.wait(10) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
 
 
 # -- interface facts ---------------------------------------------------------------------------
