@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 import structlog
 
 from agent import __version__
+from agent.baseline import drift_results
 from agent.errors import AgentError, ProbeTimeout
 from agent.model import CheckResult, ProbeRun, Report
 from agent.probes import Probe, error_result, get_probe_class
@@ -86,6 +87,8 @@ async def run_checklist(
     runs = await asyncio.gather(*(one(p) for p in active))
     for probe, run in zip(active, runs):
         results.extend(results_for(probe, run))
+    # Post-processing: what changed since the rehearsal baseline, for the areas that actually ran.
+    results.extend(drift_results(config, list(runs)))
     for probe in active:
         try:
             await asyncio.wait_for(probe.close(), timeout=2.0)

@@ -76,7 +76,9 @@ def test_check_only_and_exit_codes(tmp_path):
     proc = cli("check", "--config", str(config), "--only", "network", "--json")
     report = json.loads(proc.stdout)
     jsonschema.validate(report, SCHEMA)
-    assert set(report["areas"]) == {"network"}
+    assert set(report["areas"]) == {"network", "drift"}
+    # No rehearsal baseline in a fresh state_dir: one drift line saying how to save one.
+    assert [c["status"] for c in report["checks"] if c["area"] == "drift"] == ["skip"]
     # network.route depends on this machine's routing table; everything else on loopback passes.
     worst = {"pass": 0, "warn": 1}.get(report["overall"], 2)
     assert proc.returncode == worst

@@ -19,7 +19,8 @@ def run_demo_power():
         room.start(["agent.demo.ups"])
         config = load(room.config_path)
         report = asyncio.run(run_checklist(config, build_probes(config, ["power"])))
-        return room.notes, {r.id: r.status for r in report.results}, config.ups.megatec.port
+        # drift.* (the rehearsal baseline, tests/baseline/) is not this test's subject
+        return room.notes, {r.id: r.status for r in report.results if r.area != "drift"}, config.ups.megatec.port
     finally:
         room.close()
 
