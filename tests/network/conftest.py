@@ -138,7 +138,9 @@ class Lab:
         sh("ip", "-n", ns, "link", "set", iface, "up")
 
     def sysctl(self, ns: str, key: str, value: str) -> None:
-        sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"{key}={value}")
+        # /proc/sys/net is per network namespace; written directly, so procps is not needed.
+        path = "/proc/sys/" + key.replace(".", "/")
+        sh("ip", "netns", "exec", ns, "sh", "-c", 'printf "%s\n" "$1" > "$2"', "sh", value, path)
 
     def nft(self, ns: str, script: str) -> None:
         sh("ip", "netns", "exec", ns, "nft", "-f", "-", input=script)
