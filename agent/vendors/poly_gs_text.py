@@ -95,9 +95,16 @@ class AnswerStream:
     echoes: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # lines no command claimed (async notifications, ...)
     call_events: list[str] = field(default_factory=list)  # "cs: call[..] state[..]" / "notification:callstatus:..."
-    _greeting_open: bool = False
+    partial: str = ""  # an unfinished line: answers arrive in arbitrary pieces
 
     def feed(self, text: str) -> None:
+        text = self.partial + text
+        cut = max(text.rfind("\n"), -1)
+        text, self.partial = text[:cut + 1], text[cut + 1:]
+        if self.partial.strip().lstrip("-> ").strip() == "" or self.partial.rstrip().endswith("->"):
+            self.partial = ""  # the prompt, which never ends with a line break
+        elif len(self.partial) > MAX_LINE:
+            text, self.partial = text + self.partial + "\n", ""
         for line in split_lines(text):
             if line in self.echoes:
                 continue  # the device echoing our command
