@@ -52,6 +52,9 @@ class DemoRoom:
             },
         }
         self.notes: list[str] = []  # lines shown to the person running the demo
+        # Running simulators by component ("codec": CiscoSim, "ups": MegatecEmulator), so tests and
+        # demos can switch their fault states while the room runs.
+        self.sims: dict[str, Any] = {}
         self.config_path = self.dir / "agent.toml"
 
     def on_cleanup(self, fn: Callable[..., Any], *args: Any) -> None:

@@ -14,6 +14,7 @@ def start(room: Any) -> dict[str, Any]:
     password = _secrets.token_urlsafe(12)
     sim = CiscoSim(password=password).start()
     room.on_cleanup(sim.stop)
+    room.sims["codec"] = sim  # faults switch at run time: sim.set_faults("720p")
     pw_file = room.dir / "codec-password"
     pw_file.write_text(password + "\n", encoding="utf-8")
     pw_file.chmod(0o600)

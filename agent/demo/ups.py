@@ -26,6 +26,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def start(room: Any) -> dict[str, Any]:
     emulator = MegatecEmulator(profile=PROFILE)
+    room.sims["ups"] = emulator  # or its control socket, room.dir / "ups.ctl"
     control = str(room.dir / "ups.ctl")
     if shutil.which("socat"):
         ups_end, agent_end = room.dir / "ttyUPS", room.dir / "ttyAGENT"
