@@ -1,0 +1,145 @@
+"""poly-rest against the HTTPS simulator: fault states, logout after every poll (also on failure),
+the VideoOS lock-up, pinned certificates, the allow-list and deadlines."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from agent.sim.poly_rest import PolyRestSim, RestState
+from agent.vendors import driver_for
+from agent.vendors.base import CommandNotAllowed
+from agent.vendors.pinning import tls_fingerprint
+from agent.vendors.poly_rest import ALLOWED
+from tests.vendors.poly_peers import CANARY, REST_CAPTURE, by_id, make_config, report_text, run_codec_check
+
+
+def rest_config(tmp_path, sim, expect=None, **extra):
+    codec = {"vendor": "poly-rest", "port": sim.port, "tls": {"fingerprint": tls_fingerprint(sim.certificate_der)}}
+    if expect:
+        codec["expect"] = expect
+    codec.update(extra)
+    return make_config(tmp_path, codec, budget=extra.pop("budget", 15.0) if False else 15.0)
+
+
+def check(tmp_path, state, expect=None, password=CANARY):
+    with PolyRestSim(REST_CAPTURE, password=password, state=state) as sim:
+        report = run_codec_check(rest_config(tmp_path, sim, expect))
+        assert CANARY not in report_text(report)
+        assert sim.sessions_open == 0, "the poll left a REST session open"
+        return report, sim
+
+
+FAULTS = [
+    ("as captured: muted", RestState(), {}, "codec.audio", "fail"),
+    ("unmuted", RestState(muted=False), {}, "codec.audio", "pass"),
+    ("as captured: asleep", RestState(), {}, "codec.standby", "fail"),
+    ("awake", RestState(standby=False), {}, "codec.standby", "pass"),
+    ("unregistered", RestState(unregistered=True), {}, "codec.registration", "fail"),
+    ("registered to the MCU", RestState(), {"registration": "h323", "gatekeeper": "172.31.254.64"}, "codec.registration", "pass"),
+    ("in call 1080p", RestState(in_call=True), {"video_format": "1080p"}, "codec.video_format", "pass"),
+    ("in call 720p", RestState(video_720p=True), {"video_format": "1080p"}, "codec.video_format", "fail"),
+    ("content shared", RestState(in_call=True, content=True), {"min_content_rate_kbps": 384}, "codec.content_rate", "pass"),
+    ("content low", RestState(in_call=True, content=True), {"min_content_rate_kbps": 768}, "codec.content_rate", "fail"),
+    ("call being set up", RestState(call_setup=True), {}, "codec.video_format", "error"),
+    ("call dropped", RestState(call_dropped=True), {}, "codec.video_format", "error"),
+    ("preset missing: not readable", RestState(), {"camera_presets": ["Chủ tọa"]}, "codec.camera_presets", "error"),
+    ("echo: not readable", RestState(), {}, "codec.echo_control", "skip"),
+    ("slow answers", RestState(delay=0.05), {}, "codec.version", "pass"),
+]
+
+
+@pytest.mark.parametrize("name,state,expect,check_id,status", FAULTS, ids=[f[0] for f in FAULTS])
+def test_fault_state(tmp_path, name, state, expect, check_id, status):
+    report, _ = check(tmp_path, state, expect)
+    result = by_id(report)[check_id]
+    assert result.status.value == status, result.message.render("en")
+
+
+def test_call_setup_reads_no_media_stats(tmp_path):
+    _report, sim = check(tmp_path, RestState(call_setup=True))
+    assert not any("mediastats" in r for r in sim.requests)
+
+
+def test_auth_failure(tmp_path):
+    report, sim = check(tmp_path, RestState(), password="not-the-canary")
+    assert by_id(report)["codec.login"].status.value == "fail"
+
+
+def test_changed_certificate(tmp_path):
+    with PolyRestSim(REST_CAPTURE, password=CANARY) as sim:
+        config = rest_config(tmp_path, sim)
+        sim.change_certificate()
+        report = run_codec_check(config)
+        assert sim.requests == []  # the password never left
+    assert by_id(report)["codec.login"].status.value == "fail"
+
+
+def test_unpinned_certificate_asks_for_trust(tmp_path):
+    with PolyRestSim(REST_CAPTURE, password=CANARY) as sim:
+        report = run_codec_check(make_config(tmp_path, {"vendor": "poly-rest", "port": sim.port}))
+    assert by_id(report)["codec.login"].status.value == "error"
+
+
+def test_garbage_is_an_error_and_still_logs_out(tmp_path):
+    report, sim = check(tmp_path, RestState(garbage=True))
+    assert by_id(report)["codec.reachable"].status.value == "error"
+    assert sim.logouts == 1
+
+
+def test_failed_read_still_logs_out(tmp_path):
+    report, sim = check(tmp_path, RestState(fail_route="GET /rest/audio"))
+    assert by_id(report)["codec.reachable"].status.value == "error"
+    assert sim.sessions_opened == 1 and sim.logouts == 1
+
+
+def test_logout_after_every_poll(tmp_path):
+    with PolyRestSim(REST_CAPTURE, password=CANARY, state=RestState(max_sessions=2)) as sim:
+        driver = driver_for(rest_config(tmp_path, sim))
+        for _ in range(5):  # more polls than the lock-up limit: only possible because each poll logs out
+            driver.poll()
+            assert sim.sessions_open == 0
+        assert sim.sessions_opened == 5 and sim.logouts == 5
+
+
+def test_locked_up_codec_is_an_error_within_budget(tmp_path):
+    """Sessions left open by someone else lock VideoOS up: the check says so in time, never hangs."""
+    with PolyRestSim(REST_CAPTURE, password=CANARY, state=RestState(max_sessions=1)) as sim:
+        sim.sessions["left-open-by-another-client"] = time.time()
+        config = make_config(tmp_path, {"vendor": "poly-rest", "port": sim.port, "timeout": "1s",
+                                        "tls": {"fingerprint": tls_fingerprint(sim.certificate_der)}}, budget=3.0)
+        started = time.monotonic()
+        report = run_codec_check(config)
+        elapsed = time.monotonic() - started
+    assert elapsed < 3.0 + 1.5
+    assert by_id(report)["codec.reachable"].status.value == "error"
+
+
+def test_never_answering_peer_within_budget(tmp_path):
+    with PolyRestSim(REST_CAPTURE, password=CANARY, state=RestState(silent=True)) as sim:
+        config = make_config(tmp_path, {"vendor": "poly-rest", "port": sim.port, "timeout": "1s",
+                                        "tls": {"fingerprint": tls_fingerprint(sim.certificate_der)}}, budget=3.0)
+        started = time.monotonic()
+        report = run_codec_check(config)
+        elapsed = time.monotonic() - started
+    assert elapsed < 3.0 + 1.5
+    assert by_id(report)["codec.reachable"].status.value == "error"
+
+
+FORBIDDEN = ["POST /rest/conferences", "POST /rest/conferences/0/hangup", "DELETE /rest/conferences/0",
+             "PUT /rest/audio/muted", "POST /rest/audio/muted", "POST /rest/system/reboot", "POST /rest/config",
+             "PUT /rest/config", "POST /rest/cameras/near/presets/1", "GET /rest/system\nPOST /rest/system/reboot",
+             "GET /rest/../rest/system/reboot", "GET /rest/system?x=1", "POST /rest/current/session"]
+
+
+@pytest.mark.parametrize("command", FORBIDDEN)
+def test_allow_list_refuses_before_sending(tmp_path, command):
+    assert not ALLOWED.permits(command)
+    with PolyRestSim(REST_CAPTURE, password=CANARY) as sim:
+        driver = driver_for(rest_config(tmp_path, sim))
+        with driver:
+            before = list(sim.requests)
+            with pytest.raises(CommandNotAllowed):
+                driver.send(command)
+            assert sim.requests == before
