@@ -1,0 +1,81 @@
+"""snmp codec driver against snmpsim (real X50 excerpt, real Huawei recording, hand-made states)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from agent.vendors import driver_for
+from agent.vendors.base import CommandNotAllowed
+from agent.vendors.snmp import ALLOWED, vendor_of
+from tests.vendors.poly_peers import SNMP_STATES, by_id, make_config, report_text, run_codec_check, snmpsim_codec  # noqa: F401
+
+COMMUNITY_CANARY = "hntht-canary-codec-community-0b9e"
+
+
+def snmp_config(tmp_path, sim, community, expect=None, budget=15.0):
+    codec = {"vendor": "snmp", "port": sim.port, "timeout": "1s"}
+    if expect:
+        codec["expect"] = expect
+    return make_config(tmp_path, codec, community=community, budget=budget)
+
+
+FAULTS = [
+    ("registered", "x50-registered", {"registration": "h323"}, "codec.registration", "pass"),
+    ("as recorded: sip failed", "studiox50-librenms", {"registration": "sip"}, "codec.registration", "fail"),
+    ("camera failed", "x50-camera-failed", {}, "codec.video_format", "fail"),
+    ("mic failed", "x50-mic-failed", {}, "codec.audio", "fail"),
+    ("idle", "x50-registered", {}, "codec.content_rate", "skip"),
+    ("in a conference", "x50-in-conference", {}, "codec.content_rate", "error"),
+]
+
+
+@pytest.mark.parametrize("name,community,expect,check_id,status", FAULTS, ids=[f[0] for f in FAULTS])
+def test_fault_state(tmp_path, snmpsim_codec, name, community, expect, check_id, status):  # noqa: F811
+    report = run_codec_check(snmp_config(tmp_path, snmpsim_codec, community, expect))
+    result = by_id(report)[check_id]
+    assert result.status.value == status, result.message.render("en")
+
+
+def test_wrong_community_is_unreachable_within_budget(tmp_path, snmpsim_codec):  # noqa: F811
+    started = time.monotonic()
+    report = run_codec_check(snmp_config(tmp_path, snmpsim_codec, COMMUNITY_CANARY, budget=4.0))
+    assert time.monotonic() - started < 5.5
+    assert by_id(report)["codec.reachable"].status.value in ("fail", "error")
+    assert COMMUNITY_CANARY not in report_text(report)
+
+
+def test_one_engine_between_polls(tmp_path, snmpsim_codec):  # noqa: F811
+    driver = driver_for(snmp_config(tmp_path, snmpsim_codec, "studiox50-librenms"))
+    try:
+        first = driver.poll()
+        engine = driver._session._engine
+        second = driver.poll()
+        assert driver._session._engine is engine and driver.sessions_opened == 1
+        assert first.facts == second.facts
+    finally:
+        driver.close()
+
+
+def test_vendor_of():
+    assert vendor_of("1.3.6.1.4.1.2684") == "poly"
+    assert vendor_of("1.3.6.1.4.1.2011.2.1") == "huawei"
+    assert vendor_of("1.3.6.1.4.1.5596.150.6.4.1") == "cisco"
+    assert vendor_of("1.3.6.1.2.1.33") is None and vendor_of(None) is None
+
+
+@pytest.mark.parametrize("command", ["SET 1.3.6.1.2.1.1.5.0 x", "GET 1.3.6.1.4.1.9.9.1.0", "WALK 1.3.6.1",
+                                     "GET 1.3.6.1.2.1.1.1.0\nSET 1.3.6.1.2.1.1.5.0", "WALK 1.3.6.1.2.1.2"])
+def test_allow_list(command):
+    assert not ALLOWED.permits(command)
+    assert ALLOWED.permits("GET 1.3.6.1.2.1.1.1.0 1.3.6.1.4.1.13885.101.1.1.4.0")
+
+
+def test_refused_before_sending(tmp_path, snmpsim_codec):  # noqa: F811
+    driver = driver_for(snmp_config(tmp_path, snmpsim_codec, "studiox50-librenms"))
+    try:
+        with pytest.raises(CommandNotAllowed):
+            driver.send("SET 1.3.6.1.2.1.1.5.0 x")
+    finally:
+        driver.close()
