@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "agent.commands.run",
     "agent.commands.status",
     "agent.commands.codec_cmd",
+    "agent.commands.baseline",
 ]
 
 EX_CONFIG = 78
