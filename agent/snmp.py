@@ -154,6 +154,7 @@ class SnmpSession:
         self._target: Any = None
         self._auth: Any = None
         self._context: Any = None
+        self._binds: dict[str, Any] = {}
 
     @property
     def where(self) -> str:
@@ -230,7 +231,7 @@ class SnmpSession:
         try:
             reply = await asyncio.wait_for(
                 get_cmd(self._engine, self._auth, self._target, self._context,
-                        *(ObjectType(ObjectIdentity(oid)) for oid in oids), lookupMib=False),
+                        *(self._var_bind(oid, ObjectType, ObjectIdentity) for oid in oids), lookupMib=False),
                 timeout=left + 0.05,
             )
         except asyncio.TimeoutError:
@@ -242,6 +243,14 @@ class SnmpSession:
             return {**first, **second}
         self._check(error_indication, error_status, error_index, "GET")
         return {str(name): value for name, value in var_binds}
+
+    def _var_bind(self, oid: str, object_type: Any, object_identity: Any) -> Any:
+        # pysnmp resolves every ObjectIdentity against its MIB view (~0.2 ms each); a resolved one is
+        # reused as is, so a poll of the same OIDs pays that once per session, not once per poll.
+        bind = self._binds.get(oid)
+        if bind is None:
+            bind = self._binds[oid] = object_type(object_identity(oid))
+        return bind
 
     async def walk(self, oid: str, deadline: float | None = None, max_rows: int = 256) -> list[tuple[str, Any]]:
         """GETNEXT through the subtree under ``oid`` (stops at its end, or after ``max_rows``)."""
@@ -280,6 +289,7 @@ class SnmpSession:
     async def aclose(self) -> None:
         engine, self._engine = self._engine, None
         self._target = self._auth = self._context = None
+        self._binds = {}
         if engine is not None:
             try:
                 engine.close_dispatcher()
