@@ -324,7 +324,10 @@ def _str(value: Any) -> str | None:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and abs(value) < 1e12
 
 
 def _mac(value: str | None) -> str | None:
