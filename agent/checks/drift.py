@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import agent.checks.network  # noqa: F401 - registers net.target.* (the plain names of the gateway and the MCU)
 from agent.i18n import Text, register
 from agent.model import CheckResult, Status
 
