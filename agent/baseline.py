@@ -287,6 +287,7 @@ class BaselineStore:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
         try:
+            _own_like_dir(str(self.dir / LOCK_NAME), self.dir)  # the service must be able to lock it too
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
