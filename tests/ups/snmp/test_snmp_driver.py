@@ -215,13 +215,14 @@ def test_slow_or_silent_agent_ends_at_deadline_and_checklist_goes_on(snmpsim, sl
 
 
 def test_snmpv3_auth_priv(snmpsim, tmp_path):
-    status, _ = read(snmp_config(tmp_path, snmpsim.port, v3={}))  # served from the real Eaton recording
+    status, _ = read(snmp_config(tmp_path, snmpsim.port, v3={}, timeout="3s"))  # served from the real Eaton recording
     assert status.manufacturer == "EATON" and status.load_percent == 59.0
 
 
 @pytest.mark.parametrize("v3", [{"auth_key": "hntht-canary-wrongkey-44d0"}, {"user": "nobody-here"}])
 def test_snmpv3_refused_is_auth_error_without_secrets(snmpsim, tmp_path, v3):
-    section = load_dict(snmp_config(tmp_path, snmpsim.port, v3=v3)).ups
+    # generous timeout: the refusal is a USM report after engine discovery, two round trips on a busy machine
+    section = load_dict(snmp_config(tmp_path, snmpsim.port, v3=v3, timeout="3s", retries=1, probe_deadline="10s")).ups
     with pytest.raises(DeviceAuthError) as info:
         asyncio.run(SnmpDriver(section).read())
     text = f"{info.value} {info.value!r} {info.value.remedy}"
