@@ -25,6 +25,7 @@ the fixture FAILS, because then the probe would go untested on a machine that sh
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import selectors
@@ -82,6 +83,17 @@ class CheckRun:
     rc: int
     wall_s: float
     stderr: str
+    exited_at: float = 0.0  # time.time() when the command had exited
+
+    @property
+    def checklist_to_exit_s(self) -> float:
+        """From the checklist's start (report.generated_at - duration_ms) to the process's exit.
+
+        What the agent controls, without the interpreter's start-up and imports, which on a
+        loaded shared machine vary by seconds from one run to the next.
+        """
+        end = datetime.datetime.fromisoformat(self.report["generated_at"].replace("Z", "+00:00")).timestamp()
+        return self.exited_at - (end - self.report["duration_ms"] / 1000)
 
     @property
     def checks(self) -> dict[str, dict[str, Any]]:
@@ -267,12 +279,13 @@ class Lab:
         proc = subprocess.run(["ip", "netns", "exec", ns or self.agent_ns, *argv], capture_output=True, text=True,
                               timeout=timeout, cwd=self.dir)
         wall = time.monotonic() - started
+        exited_at = time.time()
         try:
             report = json.loads(proc.stdout)
         except json.JSONDecodeError:
             raise AssertionError(f"check printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}") from None
         assert report.get("mode") == "standalone", "check asked a running service instead of probing here"
-        return CheckRun(report, proc.returncode, wall, proc.stderr)
+        return CheckRun(report, proc.returncode, wall, proc.stderr, exited_at)
 
     # -- teardown ------------------------------------------------------------------------
     def close(self) -> None:

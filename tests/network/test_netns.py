@@ -214,9 +214,6 @@ def test_dead_target_keeps_the_checklist_within_budget(lab):
     # The dead target's TCP timeout (10 s) is far beyond the 3 s budget: the checklist must
     # still end in time, with the dead items failing and every other item intact.
     budget = 3.0
-    # What starting Python, importing the agent and printing the report cost right now on this
-    # (shared, possibly loaded) machine: the same command on a target that costs nothing.
-    baseline = lab.run_check(lab.config([{"name": "mcu", "host": MCU_IP, "ping": False}]), only=None).wall_s
     before = lab.nft_counter(lab.mcu_ns, DEAD_IP)
     run = lab.run_check(lab.config([
         {"name": "gateway", "host": "auto"},
@@ -224,12 +221,15 @@ def test_dead_target_keeps_the_checklist_within_budget(lab):
         {"name": "dead", "host": DEAD_IP, "tcp_ports": [TCP_OPEN], "tcp_timeout": "10s"},
     ], budget=f"{budget:g}s", ping_count=5, ping_interval="100ms", ping_timeout="1s"), only=None)
     assert lab.nft_counter(lab.mcu_ns, DEAD_IP) > before  # the packets did reach the black hole
-    # The checklist itself (measured inside the agent) keeps to the budget, with no probe cut
-    # by the runner; the whole command adds only its start-up and exit.
-    assert run.report["duration_ms"] <= budget * 1000 + 100, run.report["probes"]
+    # The checklist (measured inside the agent) keeps to the budget with no probe cut by the
+    # runner, and from its start to the process's exit (report printed, threads gone) the
+    # command stays within budget + 0.5 s.  Interpreter start-up and imports come before and
+    # are measured by bench/check_latency: on this shared machine they vary by seconds.
+    assert run.report["duration_ms"] <= budget * 1000, run.report["probes"]
     assert not run.report["probes"]["network"]["timed_out"]
-    assert run.wall_s < budget + baseline + 1.0, (
-        f"check took {run.wall_s:.2f} s with a {budget} s budget (start-up and exit alone: {baseline:.2f} s)")
+    assert run.checklist_to_exit_s < budget + 0.5, (
+        f"{run.checklist_to_exit_s:.2f} s from checklist start to exit with a {budget} s budget")
+    assert run.wall_s < budget + 5.0  # start-up allowed seconds of load, yet far from the dead port's 10 s wait
     c = run.checks
     assert c["network.dead.reachable"]["status"] == "fail"
     assert c["network.dead.loss"]["observed"] == 100.0
