@@ -98,6 +98,7 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         if app.state.storage is None:
             app.state.storage = open_storage(settings.db, pool_size=settings.pool_size)
             app.state.storage.migrate()
+        await app.state.storage.open_async()
         task = None
         if settings.sweep_interval_s > 0:
             task = asyncio.create_task(_sweeper(app))
@@ -110,12 +111,17 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
                     await task
                 except asyncio.CancelledError:
                     pass
+            if app.state.storage is not None:
+                await app.state.storage.close_async()
             if owns_storage and app.state.storage is not None:
                 app.state.storage.close()
 
     # The served OpenAPI document is the file in docs/ (see schemas.py), not a generated one.
+    # FastAPI's native OpenTelemetry hooks are off: the collector exports no traces, and checking for
+    # configured providers on every request cost measurable time on the ingest path.
     app = FastAPI(title="hntht collector", version=__version__, lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None)
+                  openapi_url=None, docs_url=None, redoc_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.settings = settings
     app.state.storage = storage
     app.state.clock = clock
@@ -179,7 +185,7 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         """The full check in the database: token known, secret right, room enabled, rate limit (this
         request counted). Remembers a verified token for the heartbeat fast path."""
         now = app.state.clock()
-        auth = await run_in_threadpool(app.state.storage.authenticate, token_id, int(now // 60))
+        auth = await app.state.storage.authenticate_async(token_id, int(now // 60))
         if auth is None or not security.verify_secret(secret, auth.token_salt, auth.token_hash) or not auth.enabled:
             tokens.forget(token_id)
             raise unauthorized()
@@ -232,13 +238,13 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         now = app.state.clock()
         hb_json = raw.decode("utf-8") if len(raw) < 16384 else json.dumps(body, ensure_ascii=False)
         sent_at = parse_rfc3339(body["sent_at"])
-        stored = known is not None and await run_in_threadpool(
-            app.state.storage.heartbeat_fast, room_id, token_id, token_hash, int(now // 60),
-            settings.rate_limit_per_minute, body, hb_json, sent_at, now)
+        stored = known is not None and await app.state.storage.heartbeat_fast_async(
+            room_id, token_id, token_hash, int(now // 60), settings.rate_limit_per_minute, body, hb_json,
+            sent_at, now)
         if not stored:
             if known is not None:  # not online, rate-limited, or the token changed: the full path decides
                 await authenticate_token(token_id, secret)
-            await run_in_threadpool(app.state.storage.record_heartbeat, room_id, body, hb_json, sent_at, now)
+            await app.state.storage.record_heartbeat_async(room_id, body, hb_json, sent_at, now)
         return JSONResponse({"server_time": format_rfc3339(now), "accepted": True,
                              "heartbeat_interval_s": int(body.get("interval_s") or 30)})
 

@@ -52,6 +52,12 @@ class NewEvent:
     record_id: Optional[str] = None
 
 
+async def _to_thread(fn, *args):
+    from anyio import to_thread  # starlette's thread pool (the collector's server dependency)
+
+    return await to_thread.run_sync(fn, *args)
+
+
 def open_storage(url: str, **kwargs) -> "Storage":
     """`sqlite:///abs/path.db`, a bare file path, or `postgresql://...`."""
     if url.startswith(("postgresql://", "postgres://")) or url.startswith("host=") or " dbname=" in url:
@@ -183,24 +189,25 @@ class Storage:
 
     # Rate limit: count this request in the room's current one-minute window (a new window restarts at 1).
     _RL_SET = "rl_count = CASE WHEN rl_window = ? THEN rl_count + 1 ELSE 1 END, rl_window = ?"
+    # The token columns come from correlated subqueries in RETURNING because SQLite's RETURNING cannot
+    # name the FROM table of an UPDATE; the same text then serves both backends.
+    _AUTH_SQL = (f"UPDATE room_state SET {_RL_SET} "
+                 "WHERE room_id = (SELECT room_id FROM rooms WHERE token_id = ?) "
+                 "RETURNING room_id, "
+                 "(SELECT token_salt FROM rooms WHERE rooms.room_id = room_state.room_id), "
+                 "(SELECT token_hash FROM rooms WHERE rooms.room_id = room_state.room_id), "
+                 "(SELECT enabled FROM rooms WHERE rooms.room_id = room_state.room_id), "
+                 "rl_count")
+
+    @staticmethod
+    def _auth_from_row(row) -> Optional[RoomAuth]:
+        return RoomAuth(row[0], row[1], row[2], bool(row[3]), int(row[4])) if row else None
 
     def authenticate(self, token_id: str, window: int) -> Optional[RoomAuth]:
         """Look a token up and count one request in the room's rate-limit window, in one autocommit
-        statement (one round trip). The token columns come from correlated subqueries in RETURNING
-        because SQLite's RETURNING cannot name the FROM table of an UPDATE."""
+        statement (one round trip)."""
         with self.auto() as tx:
-            row = tx.one(
-                f"UPDATE room_state SET {self._RL_SET} "
-                "WHERE room_id = (SELECT room_id FROM rooms WHERE token_id = ?) "
-                "RETURNING room_id, "
-                "(SELECT token_salt FROM rooms WHERE rooms.room_id = room_state.room_id), "
-                "(SELECT token_hash FROM rooms WHERE rooms.room_id = room_state.room_id), "
-                "(SELECT enabled FROM rooms WHERE rooms.room_id = room_state.room_id), "
-                "rl_count",
-                (window, window, token_id))
-        if not row:
-            return None
-        return RoomAuth(row[0], row[1], row[2], bool(row[3]), int(row[4]))
+            return self._auth_from_row(tx.one(self._AUTH_SQL, (window, window, token_id)))
 
     def list_rooms_admin(self) -> list[dict]:
         with self.read() as tx:
@@ -223,6 +230,17 @@ class Storage:
         return (now, now + interval * STALE_AFTER_INTERVALS, now + interval * OFFLINE_AFTER_INTERVALS, interval,
                 hb_json, sent_at, overall, now, overall, hb["agent_version"], hb["boot_id"])
 
+    _HB_FAST_SQL = (f"UPDATE room_state SET {_HB_SET}, {_RL_SET} "
+                    "WHERE room_id = ? AND liveness = 'online' AND (rl_window <> ? OR rl_count < ?) "
+                    "AND EXISTS (SELECT 1 FROM rooms WHERE rooms.room_id = ? AND rooms.token_id = ? "
+                    "AND rooms.token_hash = ? AND rooms.enabled = 1)")
+    _HB_ONLINE_SQL = f"UPDATE room_state SET {_HB_SET} WHERE room_id = ? AND liveness = 'online'"
+
+    @classmethod
+    def _hb_fast_params(cls, room_id, token_id, token_hash, window, rate_limit, hb, hb_json, sent_at, now) -> tuple:
+        return (cls._hb_params(hb, hb_json, sent_at, now)
+                + (window, window, room_id, window, rate_limit, room_id, token_id, token_hash))
+
     def heartbeat_fast(self, room_id: str, token_id: str, token_hash: str, window: int, rate_limit: int,
                        hb: dict, hb_json: str, sent_at: float, now: float) -> bool:
         """The common case in ONE autocommit statement: the room is already online, its token is still
@@ -231,12 +249,8 @@ class Storage:
         heartbeat. False when any of that does not hold: the caller then takes the general path
         (`authenticate` + `record_heartbeat`), which decides 401/429 and writes transitions."""
         with self.auto() as tx:
-            tx.execute(f"UPDATE room_state SET {self._HB_SET}, {self._RL_SET} "
-                       "WHERE room_id = ? AND liveness = 'online' AND (rl_window <> ? OR rl_count < ?) "
-                       "AND EXISTS (SELECT 1 FROM rooms WHERE rooms.room_id = ? AND rooms.token_id = ? "
-                       "AND rooms.token_hash = ? AND rooms.enabled = 1)",
-                       self._hb_params(hb, hb_json, sent_at, now)
-                       + (window, window, room_id, window, rate_limit, room_id, token_id, token_hash))
+            tx.execute(self._HB_FAST_SQL, self._hb_fast_params(room_id, token_id, token_hash, window, rate_limit,
+                                                                hb, hb_json, sent_at, now))
             return tx.rowcount == 1
 
     def record_heartbeat(self, room_id: str, hb: dict, hb_json: str, sent_at: float, now: float) -> list[NewEvent]:
@@ -244,10 +258,12 @@ class Storage:
         params = self._hb_params(hb, hb_json, sent_at, now)
         # Already online (no transition): one conditional UPDATE, atomic by itself, no transaction.
         with self.auto() as tx:
-            tx.execute(f"UPDATE room_state SET {self._HB_SET} WHERE room_id = ? AND liveness = 'online'",
-                       params + (room_id,))
+            tx.execute(self._HB_ONLINE_SQL, params + (room_id,))
             if tx.rowcount == 1:
                 return []
+        return self._heartbeat_transition(room_id, hb, params, now)
+
+    def _heartbeat_transition(self, room_id: str, hb: dict, params: tuple, now: float) -> list[NewEvent]:
         with self.tx() as tx:
             # The transition and its event commit together; of two processes racing here, one wins it.
             row = tx.one(f"UPDATE room_state SET {self._HB_SET}, liveness = 'online', liveness_since = ? "
@@ -262,6 +278,25 @@ class Storage:
                              "collector")
             self._insert_events(tx, [event], now)
             return [event]
+
+    # -- the ingest hot path from the event loop -------------------------------------------------
+    # A backend with a native async driver overrides these (PostgreSQL: no thread hop, no GIL
+    # hand-over per statement); by default they run the blocking method in a worker thread.
+    async def open_async(self) -> None:
+        """Called from the server's lifespan, on the event loop that will serve requests."""
+
+    async def close_async(self) -> None:
+        pass
+
+    async def authenticate_async(self, token_id: str, window: int) -> Optional[RoomAuth]:
+        return await _to_thread(self.authenticate, token_id, window)
+
+    async def heartbeat_fast_async(self, *args) -> bool:
+        return await _to_thread(self.heartbeat_fast, *args)
+
+    async def record_heartbeat_async(self, room_id: str, hb: dict, hb_json: str, sent_at: float,
+                                     now: float) -> list[NewEvent]:
+        return await _to_thread(self.record_heartbeat, room_id, hb, hb_json, sent_at, now)
 
     def sweep_liveness(self, now: float) -> list[Transition]:
         """Mark late rooms stale/offline. Safe to run in many processes at once: each transition is a
@@ -573,9 +608,10 @@ class PostgresStorage(Storage):
 
         self._psycopg = psycopg
         self._cache: dict[str, str] = {}
+        self._pool_size = pool_size
+        self._apool = None
         try:
-            # Open the whole pool at start: growing it under load made requests wait for connections.
-            self.pool = ConnectionPool(dsn, min_size=pool_size, max_size=pool_size, kwargs={"autocommit": True},
+            self.pool = ConnectionPool(dsn, min_size=min(2, pool_size), max_size=pool_size, kwargs={"autocommit": True},
                                        open=True, timeout=10, name="hntht-collector")
             self.pool.wait(timeout=10)
         except Exception as exc:  # never echo the DSN: it may hold a password
@@ -617,6 +653,59 @@ class PostgresStorage(Storage):
             if isinstance(exc, PoolTimeout):
                 raise StorageUnavailable("database pool exhausted") from exc
             raise
+
+    # -- async hot path: psycopg's asyncio connections on the server's event loop ---------------------
+    async def open_async(self) -> None:
+        from psycopg_pool import AsyncConnectionPool
+
+        # Opened whole at start: growing a pool under load makes requests queue for connections.
+        pool = AsyncConnectionPool(self.pool.conninfo, min_size=self._pool_size, max_size=self._pool_size,
+                                   kwargs={"autocommit": True}, open=False, timeout=10,
+                                   name="hntht-collector-async")
+        try:
+            await pool.open(wait=True, timeout=10)
+        except Exception as exc:  # never echo the DSN
+            await pool.close()
+            raise StorageUnavailable(f"cannot connect to PostgreSQL: {type(exc).__name__}") from None
+        self._apool = pool
+
+    async def close_async(self) -> None:
+        pool, self._apool = self._apool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _execute_async(self, sql: str, params: tuple, fetch: bool):
+        from psycopg_pool import PoolTimeout
+
+        try:
+            async with self._apool.connection() as conn:
+                cur = await conn.execute(self._translate(sql), params)
+                return await cur.fetchone() if fetch else cur.rowcount
+        except self._psycopg.OperationalError as exc:
+            raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+        except PoolTimeout as exc:
+            raise StorageUnavailable("database pool exhausted") from exc
+
+    async def authenticate_async(self, token_id: str, window: int) -> Optional[RoomAuth]:
+        if self._apool is None:
+            return await super().authenticate_async(token_id, window)
+        return self._auth_from_row(await self._execute_async(self._AUTH_SQL, (window, window, token_id), True))
+
+    async def heartbeat_fast_async(self, *args) -> bool:
+        if self._apool is None:
+            return await super().heartbeat_fast_async(*args)
+        return await self._execute_async(self._HB_FAST_SQL, self._hb_fast_params(*args), False) == 1
+
+    async def record_heartbeat_async(self, room_id: str, hb: dict, hb_json: str, sent_at: float,
+                                     now: float) -> list[NewEvent]:
+        if self._apool is None:
+            return await super().record_heartbeat_async(room_id, hb, hb_json, sent_at, now)
+        params = self._hb_params(hb, hb_json, sent_at, now)
+        if await self._execute_async(self._HB_ONLINE_SQL, params + (room_id,), False) == 1:
+            return []
+        # A liveness transition (first heartbeat, or back from offline): rare; the blocking method, in a
+        # worker thread, handles it in one transaction.
+        return await _to_thread(self.record_heartbeat, room_id, hb, hb_json, sent_at, now)
 
     def _migration_lock(self, tx: _Tx) -> None:
         tx.execute("SELECT pg_advisory_xact_lock(?)", (self._MIGRATE_LOCK_KEY,))

@@ -152,6 +152,45 @@ def test_503_when_database_unavailable(client, room, storage, monkeypatch):
     assert int(r.headers["Retry-After"]) >= 1
 
 
+def test_503_on_the_fast_path_too(client, room, storage, monkeypatch):
+    """A room already online takes the one-statement path; losing the database there is a 503 as well."""
+    assert post_hb(client, room, P.heartbeat("qn-a")).status_code == 200
+    assert post_hb(client, room, P.heartbeat("qn-a")).status_code == 200
+
+    async def down(*a, **k):
+        raise StorageUnavailable("connection refused")
+    monkeypatch.setattr(storage, "heartbeat_fast_async", down)
+    assert_error(post_hb(client, room, P.heartbeat("qn-a")), 503, "unavailable")
+
+
+def test_fast_path_rechecks_token_and_counts_requests(client, room, storage, settings, clock):
+    """The verified-token memory never outlives a disable or a rotation, and fast-path requests count
+    towards the rate limit exactly like the others."""
+    settings.rate_limit_per_minute = 4
+    clock.now = 1_750_000_020.0
+    for _ in range(4):
+        assert post_hb(client, room, P.heartbeat("qn-a")).status_code == 200
+    assert_error(post_hb(client, room, P.heartbeat("qn-a")), 429, "rate_limited")
+    # a rate-limited request with an invalid body still gets 429 first, as without the memory
+    bad = P.heartbeat("qn-a")
+    del bad["clock"]
+    assert_error(post_hb(client, room, bad), 429, "rate_limited")
+    clock.advance(60)
+    assert post_hb(client, room, P.heartbeat("qn-a")).status_code == 200
+    assert_error(post_hb(client, room, bad), 422, "validation_failed")
+    settings.rate_limit_per_minute = 100
+    storage.set_room_enabled("qn-a", False)  # as `room disable` would, from another process
+    assert_error(post_hb(client, room, P.heartbeat("qn-a")), 401, "unauthorized")
+    assert_error(post_hb(client, room, bad), 401, "unauthorized")
+    storage.set_room_enabled("qn-a", True)
+    assert post_hb(client, room, P.heartbeat("qn-a")).status_code == 200
+    token_id = room.split(".")[1]
+    storage.rotate_token("qn-a", token_id, "00" * 16, "00" * 32, 0)  # same id, new secret
+    assert_error(post_hb(client, room, P.heartbeat("qn-a")), 401, "unauthorized")
+    stored = storage.room("qn-a")
+    assert stored["liveness"] == "online"
+
+
 def test_404_405_use_error_shape(client):
     assert_error(client.get("/api/v1/nope"), 404, "not_found")
     assert_error(client.get("/api/v1/heartbeat"), 405, "method_not_allowed")
