@@ -52,11 +52,11 @@ class _Resp:
         self.done = True
 
 
-async def _client(host, port, rooms, stop_at, lat_hb, lat_rec, errors, seq_box, batch_every):
+async def _client(host, port, rooms, stop_at, lat_hb, lat_rec, errors, seq_box, batch_every, min_requests=0):
     reader, writer = await asyncio.open_connection(host, port)
     i = 0
     try:
-        while time.perf_counter() < stop_at:
+        while time.perf_counter() < stop_at or i < min_requests:
             room_id, token = rooms[i % len(rooms)]
             i += 1
             seq_box[0] += 1
@@ -87,9 +87,9 @@ async def _drive(url, rooms, connections, seconds, batch_every, cpu_meter):
     host, port = url.split("//")[1].split(":")
     per = [rooms[k::connections] for k in range(connections)]
     lat_hb, lat_rec, errors, seq_box = [], [], [], [0]
-    # warm-up: one second not counted
-    await asyncio.gather(*[_client(host, int(port), p, time.perf_counter() + 1, [], [], [], seq_box, batch_every)
-                           for p in per])
+    # warm-up, not counted: every room's first heartbeat (its `room.online` transition) and at least 1 s
+    await asyncio.gather(*[_client(host, int(port), p, time.perf_counter() + 1, [], [], [], seq_box, batch_every,
+                                   min_requests=len(p)) for p in per])
     cpu_meter.start()
     t0 = time.perf_counter()
     await asyncio.gather(*[_client(host, int(port), p, t0 + seconds, lat_hb, lat_rec, errors, seq_box, batch_every)
