@@ -335,13 +335,16 @@ class Server:
                 sock.close()
             except OSError:
                 pass
+        # Join the readers before closing the port: pyserial's read() on a port closed under it
+        # fails with a TypeError (fd is None) instead of returning; the 50 ms read timeout lets
+        # the serial reader see the stop flag promptly.
+        for thread in self._threads:
+            thread.join(timeout=1.0)
         if self._serial is not None:
             try:
                 self._serial.close()
             except Exception:  # noqa: BLE001
                 pass
-        for thread in self._threads:
-            thread.join(timeout=1.0)
         if self.control_path and os.path.exists(self.control_path):
             os.unlink(self.control_path)
 
