@@ -36,21 +36,29 @@ def test_demo_report_matches_schema(demo_json):
 
 def test_demo_has_its_deliberate_failure_with_a_remedy(demo_json):
     checks = {c["id"]: c for c in demo_json["checks"]}
-    sip = checks["network.mcu.tcp.5060"]
-    assert sip["status"] == "fail" and sip["observed"] == "refused"
-    assert sip["remedy"] and "VNPT" in sip["remedy"]
+    presets = checks["codec.camera_presets"]
+    assert presets["status"] == "fail" and "Thu nhỏ" in presets["message"]
+    assert presets["remedy"] and "preset" in presets["remedy"].lower()
+    # the simulated path to the MCU is healthy: both call-signalling ports answer
     assert checks["network.mcu.tcp.1720"]["status"] == "pass"
+    assert checks["network.mcu.tcp.5060"]["status"] == "pass"
     assert demo_json["overall"] == "fail"
     # remedies only where something is wrong
     assert all(c["remedy"] is None for c in demo_json["checks"] if c["status"] in ("pass", "skip"))
 
 
+def test_demo_reads_every_area(demo_json):
+    assert {"network", "host", "codec", "power"} <= set(demo_json["statuses"])
+    assert all(probe["ok"] for probe in demo_json["probes"].values()), demo_json["probes"]
+
+
 def test_demo_cleans_up_its_simulators(demo_json):
-    # The simulated MCU listened on 127.0.0.x:1720; after the demo nothing may listen there.
+    # The simulated MCU listened on 127.0.0.x:1720/5060; after the demo nothing may listen there.
     address = demo_json["statuses"]["network"]["targets"][1]["address"]
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        assert sock.connect_ex((address, 1720)) != 0
+    for port in (1720, 5060):
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            assert sock.connect_ex((address, port)) != 0
 
 
 def test_demo_in_english_prints_a_table_with_verdict_and_remedies():
@@ -58,7 +66,7 @@ def test_demo_in_english_prints_a_table_with_verdict_and_remedies():
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "== Network link ==" in out and "Overall verdict: FAIL" in out and "What to do:" in out
-    assert "network.mcu.tcp.5060" in out
+    assert "codec.camera_presets" in out
     assert "\033[" not in out, "no colour when stdout is not a terminal"
 
 

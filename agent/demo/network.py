@@ -1,6 +1,6 @@
-"""Demo network: the gateway is loopback, the "MCU" is a loopback address with an H.323
-listener on TCP 1720 and, deliberately, nothing on SIP 5060, so the demo shows a failing
-item with its remedy."""
+"""Demo network: the gateway is loopback, the "MCU" is another loopback address with listeners on
+the call-signalling ports (H.323 1720, SIP 5060), so the network items pass and the demo's one
+deliberate failure stays in the codec (a missing camera preset)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import threading
 from typing import Any
 
 MCU_CANDIDATES = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
-H323_PORT = 1720
-SIP_PORT = 5060
+CALL_PORTS = (1720, 5060)  # H.323 call signalling, SIP
 
 
 def _listener(address: str, port: int) -> socket.socket | None:
@@ -25,14 +24,6 @@ def _listener(address: str, port: int) -> socket.socket | None:
     return sock
 
 
-def _free(address: str, port: int) -> bool:
-    probe = _listener(address, port)
-    if probe is None:
-        return False
-    probe.close()
-    return True
-
-
 def _serve(sock: socket.socket, stop: threading.Event) -> None:
     sock.settimeout(0.2)
     while not stop.is_set():
@@ -45,26 +36,39 @@ def _serve(sock: socket.socket, stop: threading.Event) -> None:
         conn.close()  # a TCP handshake is all the check needs
 
 
+def _bind_all(address: str) -> list[socket.socket] | None:
+    socks = []
+    for port in CALL_PORTS:
+        sock = _listener(address, port)
+        if sock is None:
+            for s in socks:
+                s.close()
+            return None
+        socks.append(sock)
+    return socks
+
+
 def start(room: Any) -> dict[str, Any]:
     for address in MCU_CANDIDATES:
-        if not _free(address, SIP_PORT):
-            continue  # someone serves SIP there: the demo's failing item would pass
-        sock = _listener(address, H323_PORT)
-        if sock is not None:
+        socks = _bind_all(address)
+        if socks is not None:
             break
     else:
         raise RuntimeError("no free loopback address for the simulated MCU (ports 1720/5060 in use)")
     stop = threading.Event()
-    thread = threading.Thread(target=_serve, args=(sock, stop), name="demo-mcu", daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=_serve, args=(s, stop), name="demo-mcu", daemon=True) for s in socks]
+    for thread in threads:
+        thread.start()
 
     def close() -> None:
         stop.set()
-        thread.join(1)
-        sock.close()
+        for thread in threads:
+            thread.join(1)
+        for sock in socks:
+            sock.close()
 
     room.on_cleanup(close)
-    room.notes.append(f"MCU mô phỏng / simulated MCU: {address} (H.323 {H323_PORT} mở/open, SIP {SIP_PORT} đóng/closed)")
+    room.notes.append(f"MCU mô phỏng / simulated MCU: {address} (H.323 1720, SIP 5060)")
     return {
         "network": {
             "interface": "lo",
@@ -73,7 +77,7 @@ def start(room: Any) -> dict[str, Any]:
             "ping_timeout": "1s",
             "target": [
                 {"name": "gateway", "host": "127.0.0.1"},
-                {"name": "mcu", "host": address, "tcp_ports": [H323_PORT, SIP_PORT], "tcp_timeout": "2s"},
+                {"name": "mcu", "host": address, "tcp_ports": list(CALL_PORTS), "tcp_timeout": "2s"},
             ],
         },
     }
