@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 def via_service(config: Any, only: list[str] | None, lang: str, as_json: bool) -> int | None:
     """Ask the running service (report.mode = "service"); None when it does not run."""
+    import json
+
     from agent.daemon import control
     from agent.render import use_colour
 

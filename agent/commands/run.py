@@ -21,14 +21,12 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
     import structlog
 
     from agent import config as config_mod
     from agent import logs
     from agent.daemon.outbox import OutboxError
-    from agent.daemon.scheduler import Service
+    from agent.daemon.scheduler import Service, run_service
 
     # The service logs JSON lines (journald keeps them) at info unless --log-level says otherwise.
     level = args.log_level if args.log_level != "warning" else "info"
@@ -39,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning("config_warning", warning=warning)
     service = Service(config)
     try:
-        return asyncio.run(service.run())
+        return run_service(service)
     except OutboxError as exc:
         log.error("outbox_unusable", error=str(exc), hint="check the state directory (StateDirectory=)")
         return EX_CANTCREAT

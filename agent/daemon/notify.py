@@ -30,9 +30,13 @@ class Notifier:
         text = "\n".join(f"{k}={str(v).replace(chr(10), ' ')}" for k, v in fields.items())
         try:
             if self._sock is None:
-                self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                # Non-blocking: a manager that stopped reading must never stall the event loop.
+                self._sock = socket.socket(socket.AF_UNIX,
+                                           socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
             self._sock.sendto(text.encode("utf-8"), self.address)
             return True
+        except BlockingIOError:
+            return False  # queue full: this message is lost, the next ping will do
         except OSError:
             # systemd gone or socket replaced: try a fresh socket next time, never raise.
             self.close()

@@ -590,3 +590,25 @@ class Service:
 
 def state_snapshot_path(config: Any) -> Path:
     return config.state_dir / "status.json"
+
+
+def run_service(service: Service) -> int:
+    """Run the service on a fresh loop.
+
+    Unlike ``asyncio.run``, tasks still pending at the end (a probe that swallowed its
+    cancellation) get one cancellation and two seconds, then are left behind: a stuck probe
+    must not turn a clean SIGTERM into a SIGKILL after TimeoutStopSec.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        asyncio.set_event_loop(loop)
+        code = loop.run_until_complete(service.run())
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=2.0))
+        return code
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()

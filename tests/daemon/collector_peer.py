@@ -59,7 +59,7 @@ class CollectorPeer:
                  client_ca: Path | None = None, port: int = 0) -> None:
         self.tokens = dict(tokens)  # token -> room_id
         self.validators = _validators()
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.stored: dict[str, dict[str, Any]] = {}  # id -> record (first copy wins)
         self.order: list[str] = []  # ids in the order they were first stored
         self.deliveries: list[str] = []  # every accepted id, duplicates included
