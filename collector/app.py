@@ -99,13 +99,15 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
             app.state.storage = open_storage(settings.db, pool_size=settings.pool_size)
             app.state.storage.migrate()
         await app.state.storage.open_async()
-        task = None
+        tasks = []
         if settings.sweep_interval_s > 0:
-            task = asyncio.create_task(_sweeper(app))
+            tasks.append(asyncio.create_task(_sweeper(app)))
+        if settings.prune_interval_s > 0:
+            tasks.append(asyncio.create_task(_pruner(app)))
         try:
             yield
         finally:
-            if task:
+            for task in tasks:
                 task.cancel()
                 try:
                     await task
@@ -135,6 +137,18 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
                     log.info("room %s is now %s", t.room_id, t.liveness)
             except Exception:  # keep sweeping; the next round retries
                 log.exception("liveness sweep failed")
+
+    async def _pruner(app: FastAPI):
+        while True:
+            await asyncio.sleep(settings.prune_interval_s)
+            try:
+                removed = await run_in_threadpool(app.state.storage.prune, app.state.clock(),
+                                                  settings.retention_records_days, settings.retention_events_days,
+                                                  settings.login_window_s)
+                if removed["records"] or removed["events"]:
+                    log.info("retention: removed %d record(s) and %d event(s)", removed["records"], removed["events"])
+            except Exception:  # keep going; the next round retries
+                log.exception("retention pruning failed")
 
     # -- error rendering: one shape everywhere under /api --------------------------------
     @app.exception_handler(ApiError)

@@ -14,6 +14,8 @@ import datetime as _dt
 import hmac
 import ipaddress
 import json
+import logging
+import math
 import secrets
 from pathlib import Path
 from typing import Optional
@@ -28,6 +30,8 @@ from . import security
 from .errors import ApiError
 from .i18n import LANGS, translator
 from .view import AREAS, LEVEL_ORDER, filter_rooms, has_problem, summarize
+
+log = logging.getLogger("hntht.collector")
 
 SESSION_COOKIE = "hntht_session"
 CSRF_COOKIE = "hntht_csrf"
@@ -115,9 +119,46 @@ async def viewer_for_api(request: Request) -> str:
             user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             user, password = "", ""
-        if user and await _check_password(request, user, password):
-            return user
+        if user:
+            ok, wait = await login_attempt(request, user, password)
+            if ok:
+                return user
+            if wait:
+                raise ApiError(429, "rate_limited", "too many failed logins; try again later",
+                               headers={"Retry-After": str(int(wait) + 1)})
     raise ApiError(401, "unauthorized", "viewer login required", headers={"WWW-Authenticate": 'Basic realm="hntht"'})
+
+
+def _login_limits(request: Request, user: str) -> dict[str, int]:
+    """Failed-login counters this attempt is subject to: its user name and its client address."""
+    s = request.app.state.settings
+    limits = {}
+    if s.login_max_failures > 0:
+        limits["user:" + user.casefold()] = s.login_max_failures
+    if s.login_max_failures_per_client > 0 and request.client is not None:
+        limits["client:" + request.client.host] = s.login_max_failures_per_client
+    return limits
+
+
+async def login_attempt(request: Request, user: str, password: str) -> tuple[bool, float]:
+    """(ok, seconds to wait). While a user name or client address is throttled the password is not
+    even checked, so guessing learns nothing and costs us no scrypt; the counters are in the database,
+    so every collector process enforces the same limit."""
+    storage, settings = request.app.state.storage, request.app.state.settings
+    limits = _login_limits(request, user)
+    now = request.app.state.clock()
+    if limits:
+        wait = await run_in_threadpool(storage.login_blocked, limits, settings.login_window_s, now)
+        if wait > 0:
+            return False, wait
+    if await _check_password(request, user, password):
+        if limits:
+            await run_in_threadpool(storage.login_succeeded, "user:" + user.casefold())
+        return True, 0.0
+    if limits:
+        await run_in_threadpool(storage.login_failed, list(limits), settings.login_window_s, now)
+        log.info("failed viewer login from %s", request.client.host if request.client else "?")
+    return False, 0.0
 
 
 async def _check_password(request: Request, user: str, password: str) -> bool:
@@ -212,7 +253,15 @@ def install_board(app: FastAPI) -> None:
         if not token or not cookie or not hmac.compare_digest(token, cookie):
             return _login_page(request, lang, "login.csrf", status=403)
         user, password = str(form.get("username", ""))[:100], str(form.get("password", ""))[:1000]
-        if not user or not await _check_password(request, user, password):
+        if not user:
+            return _login_page(request, lang, "login.failed", status=401)
+        ok, wait = await login_attempt(request, user, password)
+        if wait:
+            resp = _login_page(request, lang, "login.throttled", status=429,
+                               error_args={"n": max(1, math.ceil(wait / 60))})
+            resp.headers["Retry-After"] = str(int(wait) + 1)
+            return resp
+        if not ok:
             return _login_page(request, lang, "login.failed", status=401)
         sid = security.session_id()
         settings = request.app.state.settings
@@ -237,9 +286,11 @@ def install_board(app: FastAPI) -> None:
         return resp
 
 
-def _login_page(request: Request, lang: str, error_key: Optional[str], status: int = 200) -> HTMLResponse:
+def _login_page(request: Request, lang: str, error_key: Optional[str], status: int = 200,
+                error_args: Optional[dict] = None) -> HTMLResponse:
     csrf = secrets.token_urlsafe(24)
-    resp = _render(request, "login.html", lang, status=status, csrf=csrf, error_key=error_key, viewer=None)
+    resp = _render(request, "login.html", lang, status=status, csrf=csrf, error_key=error_key,
+                   error_args=error_args, viewer=None)
     resp.set_cookie(CSRF_COOKIE, csrf, max_age=3600, httponly=True, samesite="strict",
                     secure=_secure_cookie(request), path="/login")
     return resp

@@ -2,6 +2,7 @@
 
     hntht-collector serve [--host 127.0.0.1] [--port 8443] [--workers 2] [--tls-cert F --tls-key F]
     hntht-collector migrate
+    hntht-collector prune      (apply the retention settings now; the server also does it hourly)
     hntht-collector room add ROOM_ID --name NAME --level LEVEL [--district D]   (prints the token once)
     hntht-collector room rotate ROOM_ID | room disable ROOM_ID | room enable ROOM_ID | room list
     hntht-collector viewer add USERNAME [--password-file F]   (else read from stdin / prompt)
@@ -73,6 +74,22 @@ def cmd_migrate(args) -> int:
     applied = st.migrate()
     print(f"schema version {st.schema_version()} (applied now: {applied or 'none'})")
     st.close()
+    return 0
+
+
+def cmd_prune(args) -> int:
+    settings = _settings(args)
+    st = open_storage(settings.db)
+    try:
+        st.migrate()
+        removed = st.prune(time.time(), settings.retention_records_days, settings.retention_events_days,
+                           settings.login_window_s)
+    finally:
+        st.close()
+    keep = lambda days: "kept forever" if days <= 0 else f"older than {days:g} days"  # noqa: E731
+    print(f"removed {removed['records']} record(s) ({keep(settings.retention_records_days)}), "
+          f"{removed['events']} event(s) ({keep(settings.retention_events_days)}), "
+          f"{removed['sessions']} expired session(s), {removed['login_failures']} old failed-login counter(s)")
     return 0
 
 
@@ -171,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("migrate", help="create or upgrade the database schema")
     m.set_defaults(func=cmd_migrate)
+
+    pr = sub.add_parser("prune", help="delete records and events older than the retention settings "
+                        "(HNTHT_COLLECTOR_RETENTION_RECORDS_DAYS / _EVENTS_DAYS; 0 keeps forever)")
+    pr.set_defaults(func=cmd_prune)
 
     r = sub.add_parser("room", help="manage rooms and their tokens")
     rs = r.add_subparsers(dest="room_cmd", required=True)

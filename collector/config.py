@@ -30,6 +30,16 @@ class Settings:
     board_refresh_s: int = 30
     pool_size: int = 10
     default_lang: str = "vi"
+    # Board/API logins: after this many failures in login_window_s, further attempts for that user name
+    # (or from that client address) are refused until the window ends, even with the right password.
+    login_max_failures: int = 5
+    login_max_failures_per_client: int = 20
+    login_window_s: float = 900.0
+    # Retention: records and events received more than N days ago are deleted (0 keeps them forever);
+    # pruning runs every prune_interval_s in the server (0: only `hntht-collector prune`).
+    retention_records_days: float = 400.0
+    retention_events_days: float = 400.0
+    prune_interval_s: float = 3600.0
 
     @classmethod
     def from_env(cls, env=None, **overrides) -> "Settings":

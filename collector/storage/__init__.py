@@ -464,8 +464,67 @@ class Storage:
                           (int(after), int(limit)))
         return [self._event_row(r) for r in rows]
 
+    # -- failed logins (brute-force throttling, shared by every process) ----------------------
+    def login_blocked(self, limits: dict[str, int], window_s: float, now: float) -> float:
+        """Seconds until a login may be tried again for these keys ({key: max failures}); 0 when allowed."""
+        keys = list(limits)
+        with self.read() as tx:
+            rows = tx.all(f"SELECT key, window_start, failures FROM login_failures WHERE key IN "
+                          f"({', '.join('?' * len(keys))})", keys)
+        wait = 0.0
+        for key, start, failures in rows:
+            if start + window_s > now and failures >= limits[key]:
+                wait = max(wait, start + window_s - now)
+        return wait
+
+    def login_failed(self, keys: list[str], window_s: float, now: float) -> None:
+        """Count one failure per key in its fixed window (a window that has run out restarts)."""
+        with self.tx() as tx:
+            for key in keys:
+                tx.execute("INSERT INTO login_failures (key, window_start, failures) VALUES (?, ?, 1) "
+                           "ON CONFLICT (key) DO UPDATE SET "
+                           "failures = CASE WHEN login_failures.window_start + ? <= ? THEN 1 "
+                           "ELSE login_failures.failures + 1 END, "
+                           "window_start = CASE WHEN login_failures.window_start + ? <= ? THEN ? "
+                           "ELSE login_failures.window_start END",
+                           (key, now, window_s, now, window_s, now, now))
+
+    def login_succeeded(self, key: str) -> None:
+        with self.auto() as tx:
+            tx.execute("DELETE FROM login_failures WHERE key = ?", (key,))
+
+    # -- retention ---------------------------------------------------------------------------
+    _PRUNE_CHUNK = 5000
+
+    def prune(self, now: float, records_days: float, events_days: float, login_window_s: float = 900) -> dict:
+        """Delete records and events received more than N days ago (0 keeps them forever), expired
+        sessions and stale failed-login counters. The record behind a room's latest check report is
+        always kept. Deletes in chunks of a few thousand rows, each its own short transaction, so
+        ingest never waits long behind it; safe to run in several processes at once."""
+        out = {"records": 0, "events": 0, "sessions": 0, "login_failures": 0}
+        plans = []
+        if records_days > 0:
+            plans.append(("records", "DELETE FROM records WHERE id IN (SELECT id FROM records WHERE received_at < ? "
+                          "AND id NOT IN (SELECT record_id FROM latest_report) LIMIT ?)", now - records_days * 86400))
+        if events_days > 0:
+            plans.append(("events", "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? "
+                          "LIMIT ?)", now - events_days * 86400))
+        plans.append(("sessions", "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions "
+                      "WHERE expires_at < ? LIMIT ?)", now))
+        plans.append(("login_failures", "DELETE FROM login_failures WHERE key IN (SELECT key FROM login_failures "
+                      "WHERE window_start < ? LIMIT ?)", now - login_window_s))
+        for name, sql, cutoff in plans:
+            while True:
+                with self.tx() as tx:
+                    tx.execute(sql, (cutoff, self._PRUNE_CHUNK))
+                    n = tx.rowcount
+                out[name] += max(0, n)
+                if n < self._PRUNE_CHUNK:
+                    break
+        return out
+
     def count(self, table: str) -> int:
-        if table not in {"records", "events", "rooms", "sessions", "check_state"}:
+        if table not in {"records", "events", "rooms", "sessions", "check_state", "login_failures"}:
             raise ValueError(table)
         with self.read() as tx:
             return int(tx.one(f"SELECT COUNT(*) FROM {table}")[0])

@@ -93,12 +93,28 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_expires ON sessions (expires_at);
 """
 
+_V2 = """
+CREATE TABLE login_failures (
+    key TEXT PRIMARY KEY,
+    window_start {real} NOT NULL,
+    failures INTEGER NOT NULL
+);
+CREATE INDEX records_received_at ON records (received_at);
+CREATE INDEX events_received_at ON events (received_at);
+"""
+
 MIGRATIONS = [
     (
         1,
         "rooms, state, records, reports, events, viewers, sessions",
         _COMMON_TABLES.format(real="REAL", serial="INTEGER PRIMARY KEY AUTOINCREMENT"),
         _COMMON_TABLES.format(real="DOUBLE PRECISION", serial="BIGSERIAL PRIMARY KEY"),
+    ),
+    (
+        2,
+        "failed-login counters; received_at indexes for retention",
+        _V2.format(real="REAL"),
+        _V2.format(real="DOUBLE PRECISION"),
     ),
 ]
 

@@ -317,3 +317,26 @@ def test_read_api_with_basic_auth(client, room, storage, clock):
     assert len(allev["events"]) == 1 and allev["next_after"] == allev["events"][0]["seq"]
     assert_error(client.get("/api/v1/rooms/nope", auth=auth), 404, "not_found")
     assert_error(client.get("/api/v1/rooms", auth=("op", "wrong")), 401, "unauthorized")
+
+
+def test_server_prunes_old_records_in_the_background(settings, storage, clock):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from collector.app import create_app
+
+    token = make_room(storage, "qn-a")
+    settings.prune_interval_s = 0.05
+    settings.retention_records_days = 30
+    app = create_app(settings, storage=storage, clock=clock)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        r = c.post("/api/v1/records", json=P.batch("qn-a", [P.record("qn-a", 1, "event", P.event())]),
+                   headers=_auth(token))
+        assert r.status_code == 200 and storage.count("records") == 1
+        clock.advance(31 * 86400)
+        deadline = time.monotonic() + 10
+        while storage.count("records") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert storage.count("records") == 0
+        assert storage.count("events") == 1  # events keep their own (longer) retention

@@ -148,3 +148,72 @@ def test_sessions_and_viewers(storage):
     assert storage.session("h1", T0 + 101) is None
     storage.set_viewer_enabled("op", False)
     assert storage.session("h1", T0 + 50) is None
+
+
+def test_failed_login_counters_fixed_window(storage):
+    limits = {"user:op": 2, "client:10.0.0.1": 3}
+    assert storage.login_blocked(limits, 900, T0) == 0
+    storage.login_failed(list(limits), 900, T0)
+    storage.login_failed(list(limits), 900, T0 + 10)
+    assert storage.login_blocked(limits, 900, T0 + 20) == pytest.approx(880)
+    assert storage.login_blocked({"client:10.0.0.1": 3}, 900, T0 + 20) == 0
+    assert storage.login_blocked(limits, 900, T0 + 900) == 0          # window over
+    storage.login_failed(["user:op"], 900, T0 + 1000)                 # a new window starts at 1
+    assert storage.login_blocked(limits, 900, T0 + 1000) == 0
+    storage.login_succeeded("user:op")
+    assert storage.count("login_failures") == 1
+
+
+def test_prune_keeps_recent_data_and_the_latest_report(storage):
+    make_room(storage, "qn-a")
+    day = 86400.0
+    old, new = T0 - 500 * day, T0 - 10 * day
+    storage.store_records("qn-a", [_rec("qn-a", 1, "check_report", P.report("qn-a", at=old), at=old)], old)
+    storage.store_records("qn-a", [_rec("qn-a", 2, "event", P.event(), at=old),
+                                   _rec("qn-a", 3, "status_sample", {"area": "power", "status": {}}, at=old)], old)
+    storage.store_records("qn-a", [_rec("qn-a", 4, "event", P.event(), at=new),
+                                   _rec("qn-a", 5, "status_sample", {"area": "power", "status": {}}, at=new)], new)
+    storage.add_viewer("op", "scrypt$x", T0)
+    storage.create_session("live", "op", "c", T0, ttl=3600)
+    storage.create_session("gone", "op", "c", T0 - 2 * day, ttl=3600)  # expired long before T0
+    storage.login_failed(["user:op"], 900, T0 - day)
+    assert storage.count("records") == 5 and storage.count("events") == 2
+
+    removed = storage.prune(T0, records_days=400, events_days=400, login_window_s=900)
+    assert removed == {"records": 2, "events": 1, "sessions": 1, "login_failures": 1}
+    # The only check report is old but is still the room's latest: it stays, and the board shows it.
+    assert storage.latest_report("qn-a")["record_id"] == "qn-a/boot-1/1"
+    assert storage.count("records") == 3 and storage.count("events") == 1
+    assert storage.session("live", T0 + 1) == ("op", "c")
+    assert [e["at"] for e in storage.room_events("qn-a")] == [new]
+    # 0 keeps forever; a second run finds nothing more.
+    assert storage.prune(T0 + 1000 * day, records_days=0, events_days=0)["records"] == 0
+    assert storage.count("records") == 3 and storage.count("events") == 1
+
+
+def test_prune_in_chunks(storage, monkeypatch):
+    make_room(storage, "qn-a")
+    monkeypatch.setattr(type(storage), "_PRUNE_CHUNK", 7)
+    recs = [_rec("qn-a", i, "status_sample", {"area": "power", "status": {}}) for i in range(30)]
+    storage.store_records("qn-a", recs, T0)
+    assert storage.prune(T0 + 10 * 86400, records_days=1, events_days=1)["records"] == 30
+    assert storage.count("records") == 0
+
+
+def test_prune_command(storage, db_url):
+    import os
+    import subprocess
+    import sys
+
+    from .procs import REPO
+
+    make_room(storage, "qn-a")
+    storage.store_records("qn-a", [_rec("qn-a", 1, "event", P.event()),
+                                   _rec("qn-a", 2, "status_sample", {"area": "power", "status": {}})], T0)
+    env = dict(os.environ, HNTHT_COLLECTOR_DB=db_url, HNTHT_COLLECTOR_RETENTION_RECORDS_DAYS="30",
+               HNTHT_COLLECTOR_RETENTION_EVENTS_DAYS="0", PYTHONPATH=str(REPO))
+    r = subprocess.run([sys.executable, "-m", "collector", "prune"], env=env, cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "removed 2 record(s) (older than 30 days), 0 event(s) (kept forever)" in r.stdout
+    assert storage.count("records") == 0 and storage.count("events") == 1
