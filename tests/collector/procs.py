@@ -43,8 +43,9 @@ class Proc:
 
 def start_collector(db_url: str, log_dir: Path, *, sweep_interval: float = 0.2, workers: int = 1,
                     rate_limit: int = 100000, env_extra=None, access_log: bool = True,
-                    cpus: str | None = None) -> Proc:
-    """`cpus` pins the server (and its workers) with taskset, e.g. "0" (benchmark only)."""
+                    cpus: str | None = None, extra_args=(), scheme: str = "http", health_kwargs=None) -> Proc:
+    """`cpus` pins the server (and its workers) with taskset, e.g. "0" (benchmark only); `extra_args` go
+    to `serve` (e.g. TLS options, then scheme="https" and `health_kwargs` with verify/cert for requests)."""
     port = free_port()
     log_path = log_dir / f"collector-{port}.log"
     env = dict(os.environ, HNTHT_COLLECTOR_DB=db_url, HNTHT_COLLECTOR_RATE_LIMIT_PER_MINUTE=str(rate_limit),
@@ -54,17 +55,18 @@ def start_collector(db_url: str, log_dir: Path, *, sweep_interval: float = 0.2, 
                 str(port), "--workers", str(workers), "--sweep-interval", str(sweep_interval)]
         if access_log:
             argv.append("--access-log")
+        argv += list(extra_args)
         if cpus:
             argv = ["taskset", "-c", cpus, *argv]
         popen = subprocess.Popen(argv,
                                  stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO))
-    proc = Proc(popen, log_path, f"http://127.0.0.1:{port}")
+    proc = Proc(popen, log_path, f"{scheme}://127.0.0.1:{port}")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if popen.poll() is not None:
             raise RuntimeError(f"collector exited: {log_path.read_text()[-3000:]}")
         try:
-            if requests.get(proc.url + "/healthz", timeout=1).status_code == 200:
+            if requests.get(proc.url + "/healthz", timeout=1, **(health_kwargs or {})).status_code == 200:
                 return proc
         except requests.RequestException:
             pass
