@@ -2,7 +2,7 @@
 process, on SQLite and PostgreSQL side by side.
 
     .venv/bin/python bench/collector_ingest/run.py [--rooms 2000] [--connections 64] [--seconds 15] [--workers 2]
-        [--batch-every 10] [--server-cpus 0 --client-cpus 1] [--access-log] [--skip-postgres]
+        [--batch-every 10] [--server-cpus 0 --client-cpus 1] [--access-log] [--pg-socket] [--skip-postgres]
 
 Each connection is one keep-alive HTTP/1.1 client (asyncio streams; responses parsed by httptools)
 cycling through its share of the rooms; every 10th request is a 20-record batch (--batch-every 0:
@@ -191,6 +191,7 @@ def main() -> int:
     ap.add_argument("--client-cpus", help="pin this load generator, e.g. 1")
     ap.add_argument("--access-log", action="store_true", help="serve with the access log on (off by default, "
                     "as in production)")
+    ap.add_argument("--pg-socket", action="store_true", help="reach PostgreSQL over its Unix socket, not TCP")
     ap.add_argument("--skip-postgres", action="store_true")
     ap.add_argument("--skip-sqlite", action="store_true")
     args = ap.parse_args()
@@ -207,7 +208,10 @@ def main() -> int:
             if args.server_cpus:  # PostgreSQL is part of the server side
                 subprocess.run(["taskset", "-a", "-p", "-c", args.server_cpus, str(cluster.pid)],
                                capture_output=True, check=False)
-            results.append(bench_backend("postgres", cluster.create_database("bench"), args, work, cluster.pid))
+            url = cluster.create_database("bench")
+            if args.pg_socket:  # same database over the Unix socket instead of TCP on 127.0.0.1
+                url = f"postgresql://postgres@/bench?host={cluster.sock}&port={cluster.port}"
+            results.append(bench_backend("postgres", url, args, work, cluster.pid))
         finally:
             cluster.stop()
     pinning = (f"collector+db on CPU {args.server_cpus}, client on CPU {args.client_cpus}"
@@ -215,6 +219,7 @@ def main() -> int:
     print(f"\ncollector ingest: {args.rooms} rooms, {args.connections} keep-alive connections, "
           f"{args.workers} uvicorn workers, {args.seconds:.0f} s, {os.cpu_count()} CPUs ({pinning}), "
           f"batch every {args.batch_every or 'never'}, access log {'on' if args.access_log else 'off'}, "
+          f"PostgreSQL over {'Unix socket' if args.pg_socket else 'TCP'}, "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"{'backend':<10}{'heartbeats/s':>14}{'hb p50 ms':>11}{'hb p99 ms':>11}{'batches/s':>11}"
           f"{'records/s':>11}{'batch p99 ms':>14}{'errors':>8}")
