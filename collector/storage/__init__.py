@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator, Optional
 from urllib.parse import urlparse
 
 from ..errors import ConfigError, RoomExists, StorageError, StorageUnavailable, UnknownRoom
+from .coalesce import Coalescer
 from .migrations import MIGRATIONS, statements
 
 # Liveness thresholds in heartbeat intervals (docs/collector-api.md §5).
@@ -669,6 +670,8 @@ class PostgresStorage(Storage):
         self._cache: dict[str, str] = {}
         self._pool_size = pool_size
         self._apool = None
+        self._coalescer = Coalescer(self._heartbeat_fast_many, key=lambda row: row[0],
+                                    max_batch=100, max_inflight=max(1, pool_size // 2))
         try:
             self.pool = ConnectionPool(dsn, min_size=min(2, pool_size), max_size=pool_size, kwargs={"autocommit": True},
                                        open=True, timeout=10, name="hntht-collector")
@@ -753,7 +756,46 @@ class PostgresStorage(Storage):
     async def heartbeat_fast_async(self, *args) -> bool:
         if self._apool is None:
             return await super().heartbeat_fast_async(*args)
-        return await self._execute_async(self._HB_FAST_SQL, self._hb_fast_params(*args), False) == 1
+        return await self._coalescer.submit(args)
+
+    # The fast path for many rooms in one statement, with the same conditions per row as _HB_FAST_SQL;
+    # the rows come as arrays, so the text (and its prepared plan) is the same for any batch size.
+    _HB_FAST_MANY_SQL = (
+        "UPDATE room_state AS s SET last_heartbeat_at = v.now, stale_at = v.stale_at, offline_at = v.offline_at, "
+        "interval_s = v.interval_s, heartbeat = v.heartbeat, sent_at = v.sent_at, "
+        "overall_since = CASE WHEN s.overall = v.overall AND s.overall_since IS NOT NULL "
+        "THEN s.overall_since ELSE v.now END, overall = v.overall, agent_version = v.agent_version, "
+        "boot_id = v.boot_id, rl_count = CASE WHEN s.rl_window = v.win THEN s.rl_count + 1 ELSE 1 END, "
+        "rl_window = v.win "
+        "FROM unnest(?::text[], ?::text[], ?::text[], ?::float8[], ?::float8[], ?::float8[], ?::int[], "
+        "?::text[], ?::float8[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::int[]) "
+        "AS v(room_id, token_id, token_hash, now, stale_at, offline_at, interval_s, heartbeat, sent_at, "
+        "overall, agent_version, boot_id, win, lim) "
+        "WHERE s.room_id = v.room_id AND s.liveness = 'online' AND (s.rl_window <> v.win OR s.rl_count < v.lim) "
+        "AND EXISTS (SELECT 1 FROM rooms r WHERE r.room_id = v.room_id AND r.token_id = v.token_id "
+        "AND r.token_hash = v.token_hash AND r.enabled = 1) "
+        "RETURNING s.room_id")
+
+    async def _heartbeat_fast_many(self, rows) -> set:
+        cols: list[list] = [[] for _ in range(14)]
+        # Rows in room order, so concurrent statements of several processes lock rows in one order.
+        for room_id, token_id, token_hash, window, rate_limit, hb, hb_json, sent_at, now in sorted(rows, key=lambda r: r[0]):
+            p = self._hb_params(hb, hb_json, sent_at, now)  # now, stale, offline, interval, json, sent_at, overall, now, overall, version, boot
+            for i, v in enumerate((room_id, token_id, token_hash, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[9],
+                                   p[10], window, rate_limit)):
+                cols[i].append(v)
+        from psycopg_pool import PoolTimeout
+
+        try:
+            async with self._apool.connection() as conn:
+                cur = await conn.execute(self._translate(self._HB_FAST_MANY_SQL), cols)
+                return {r[0] for r in await cur.fetchall()}
+        except (self._psycopg.errors.DeadlockDetected, self._psycopg.errors.SerializationFailure):
+            return set()  # nothing applied: each heartbeat takes the full path on its own
+        except self._psycopg.OperationalError as exc:
+            raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+        except PoolTimeout as exc:
+            raise StorageUnavailable("database pool exhausted") from exc
 
     async def record_heartbeat_async(self, room_id: str, hb: dict, hb_json: str, sent_at: float,
                                      now: float) -> list[NewEvent]:

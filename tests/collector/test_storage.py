@@ -217,3 +217,53 @@ def test_prune_command(storage, db_url):
     assert r.returncode == 0, r.stderr
     assert "removed 2 record(s) (older than 30 days), 0 event(s) (kept forever)" in r.stdout
     assert storage.count("records") == 0 and storage.count("events") == 1
+
+
+def test_coalesced_heartbeats_one_statement_same_rules(db_url, backend):
+    """Many concurrent fast-path heartbeats (PostgreSQL writes them together): each is applied exactly when
+    its own conditions hold: room online, token id and hash current, room enabled, within the rate limit."""
+    import asyncio
+
+    st = open_storage(db_url)
+    st.migrate()
+    try:
+        tokens = {f"qn-{i}": make_room(st, f"qn-{i}") for i in range(30)}
+        hashes = {}
+        for room, token in tokens.items():
+            hb = P.heartbeat(room)
+            st.record_heartbeat(room, hb, json.dumps(hb), T0, now=T0)  # online
+            auth = st.authenticate(token.split(".")[1], window=1)
+            hashes[room] = auth.token_hash
+        st.set_room_enabled("qn-3", False)
+        st.rotate_token("qn-4", "other", "00" * 16, "ab" * 32, T0)
+
+        async def main():
+            await st.open_async()
+            try:
+                async def one(room, n, limit=100, token_hash=None):
+                    hb = P.heartbeat(room, seq=n)
+                    return await st.heartbeat_fast_async(room, tokens[room].split(".")[1], token_hash or hashes[room],
+                                                         1, limit, hb, json.dumps(hb), T0 + n, T0 + n)
+                jobs = [one(room, n) for n in range(1, 3) for room in tokens]
+                jobs.append(one("qn-5", 3, limit=2))   # 1 (authenticate) + 2 above = 3: over a limit of 2
+                jobs.append(one("qn-6", 3, token_hash="ff" * 32))  # a hash the room does not have
+                return await asyncio.gather(*jobs)
+            finally:
+                await st.close_async()
+
+        results = asyncio.run(main())
+        by_room: dict[str, list[bool]] = {}
+        for (room, _n), ok in zip([(r, n) for n in range(1, 3) for r in tokens] + [("qn-5", 3), ("qn-6", 3)], results):
+            by_room.setdefault(room, []).append(ok)
+        assert by_room["qn-3"] == [False, False] and by_room["qn-4"] == [False, False]
+        assert by_room["qn-5"] == [True, True, False] and by_room["qn-6"] == [True, True, False]
+        for room in tokens:
+            if room not in ("qn-3", "qn-4", "qn-5", "qn-6"):
+                assert by_room[room] == [True, True], room
+                # Both applied and counted for the rate limit; the coalescer keeps arrival order (threads
+                # on SQLite race, as two concurrent requests always could).
+                assert st.room(room)["heartbeat"]["seq"] == 2 or backend == "sqlite"
+                assert st.authenticate(tokens[room].split(".")[1], window=1).request_count == 4
+        assert st.room("qn-3")["heartbeat"]["seq"] == 1
+    finally:
+        st.close()
