@@ -114,6 +114,7 @@ class Service:
         self.heartbeat_seq = 0
         self.stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._polls: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_prune = 0.0
         self.control: control_mod.ControlServer | None = None
@@ -256,7 +257,10 @@ class Service:
                                 hung=slot.stuck is not None and not slot.stuck.done(),
                                 hint="the previous run has not finished; this tick is skipped")
             else:
-                asyncio.create_task(self.poll(slot), name=f"poll-{slot.name}")
+                # Keep a reference: the loop holds tasks weakly, a running poll must not vanish.
+                task = asyncio.create_task(self.poll(slot), name=f"poll-{slot.name}")
+                self._polls.add(task)
+                task.add_done_callback(self._poll_done)
             next_at += slot.interval
             now = loop.time()
             if next_at < now:  # we were suspended or starved: count the missed ticks, re-anchor
@@ -264,6 +268,12 @@ class Service:
                 slot.skipped += missed
                 next_at += missed * slot.interval
             await asyncio.sleep(next_at - now)
+
+    def _poll_done(self, task: asyncio.Task) -> None:
+        self._polls.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("poll_failed", task=task.get_name(), error=f"{type(exc).__name__}: {exc}")
 
     async def _guarded_run(self, slot: Slot, deadline: float) -> ProbeRun:
         if slot.stuck is not None and not slot.stuck.done():
