@@ -22,6 +22,7 @@ class Coalescer:
         self._max_inflight = max_inflight
         self._queue: list[tuple[tuple, asyncio.Future]] = []
         self._inflight = 0
+        self._tasks: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
 
     async def submit(self, row: tuple) -> bool:
         """True when the row was applied, False when the statement's conditions did not hold for it."""
@@ -29,7 +30,9 @@ class Coalescer:
         self._queue.append((row, fut))
         if self._inflight < self._max_inflight:
             self._inflight += 1
-            asyncio.ensure_future(self._drain())
+            task = asyncio.ensure_future(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await fut
 
     def _take(self) -> list[tuple[tuple, asyncio.Future]]:
