@@ -7,10 +7,11 @@ back, low battery, codec unreachable / unregistered / standby / call up / call d
 above the threshold, and any check whose status changed.  The first poll is compared with a
 healthy baseline, so a room that starts on battery reports it at once.
 
-Live values are read by name from the normalised status records, so the codec and UPS drivers
-only need to expose these fields (at any depth of their status record):
-codec ``in_call``, ``registered``, ``standby``; power ``on_battery``, ``battery_charge_percent``
-(or ``charge_percent``), ``low_battery``.
+Live values come from the normalised status records: the codec's
+:class:`agent.vendors.model.CodecStatus` (``calls``, ``registration.h323/sip.status``,
+``standby.state``), else fields found by name at any depth (codec ``in_call``, ``registered``,
+``standby``; power ``on_battery``, ``battery_charge_percent`` or ``charge_percent``, ``low_battery``,
+as in :class:`agent.ups.model`).
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def live_values(area: str, status: Any, config: Any) -> dict[str, Any]:
         return {}
     plain = to_plain(status)
     if area == "codec":
+        if hasattr(status, "registration") and hasattr(status, "standby"):
+            return _codec_live(status)
         return {"in_call": _bool(_find(plain, ("in_call",))),
                 "registered": _bool(_find(plain, ("registered",))),
                 "standby": _bool(_find(plain, ("standby",)))}
@@ -99,6 +102,22 @@ def live_values(area: str, status: Any, config: Any) -> dict[str, Any]:
                 "battery_charge_percent": None if charge is None else max(0.0, min(100.0, charge)),
                 "low_battery": _bool(_find(plain, ("low_battery", "battery_low")))}
     return {}
+
+
+def _codec_live(status: Any) -> dict[str, Any]:
+    """Live values from agent.vendors.model.CodecStatus (registration per protocol, standby state)."""
+    calls = getattr(status, "calls", None)
+    states = [getattr(getattr(status.registration, proto, None), "status", None) for proto in ("h323", "sip")]
+    states = [s for s in states if s not in (None, "inactive")]
+    if "registered" in states:
+        registered: bool | None = True
+    elif states:
+        registered = False  # registering or failed on every protocol in use
+    else:
+        registered = None
+    standby_state = getattr(status.standby, "state", None)
+    standby = None if standby_state is None else standby_state == "standby"
+    return {"in_call": None if calls is None else bool(calls), "registered": registered, "standby": standby}
 
 
 @dataclass

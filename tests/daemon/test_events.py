@@ -102,3 +102,21 @@ def test_mcu_loss_threshold():
     assert poll(t, "network", status(20.0)) == ["network.mcu_loss_high"]
     assert poll(t, "network", status(30.0)) == []
     assert poll(t, "network", status(0.0)) == ["network.mcu_loss_normal"]
+
+
+def test_codec_live_values_from_the_driver_model():
+    from agent.vendors.model import Call as DriverCall, CodecStatus as DriverStatus, Facts
+
+    status = DriverStatus(vendor="cisco", transport="ssh", facts=Facts(vendor="cisco"))
+    status.registration.sip.status = "registered"
+    status.standby.state = "awake"
+    status.calls = []
+    assert live_values("codec", status, CONFIG) == {"in_call": False, "registered": True, "standby": False}
+    t = EventTracker(CONFIG, "en")
+    assert poll(t, "codec", status) == []
+    status.calls = [DriverCall(id="1", remote="mcu@vnpt", status="connected")]
+    status.registration.sip.status = "failed"
+    assert poll(t, "codec", status) == ["codec.unregistered", "codec.call_up"]
+    status.standby.state = "standby"
+    status.calls = []
+    assert poll(t, "codec", status) == ["codec.standby", "codec.call_down"]
