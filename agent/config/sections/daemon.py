@@ -6,6 +6,18 @@ from dataclasses import dataclass, field
 
 from agent.config.schema import Duration
 
+HHMM = r"([01]\d|2[0-3]):[0-5]\d"
+
+
+def _check_timezone(name: str) -> str | None:
+    from agent.daemon.schedule import load_timezone
+
+    try:
+        load_timezone(name)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
 
 @dataclass
 class DaemonSection:
@@ -36,6 +48,37 @@ class DaemonSection:
     prometheus_textfile: str = ""
     # On SIGTERM, time spent pushing what is left before exiting (keep below TimeoutStopSec).
     stop_flush_timeout: Duration = field(default=Duration(10.0), metadata={"min": 0.0, "max": 120.0})
+
+    # -- meetings (the schedule the collector hands out, docs/service.md "Meetings") --------------
+    # From 1 h 30 min before a scheduled meeting to its end, codec, UPS and network are polled this
+    # often (never slower than their own interval).
+    fast_interval: Duration = field(default=Duration(5.0), metadata={"min": 1.0, "max": 3600.0})
+    # Run the full checklist at each meeting's rehearsal time and 1 h 30 min before its start
+    # (Điều 5 khoản 2.2, Điều 9), push the reports, save the baseline after a good rehearsal.
+    meeting_checklists: bool = True
+    # Local time zone of the overnight window and of the messages (Vietnam: UTC+7, no DST);
+    # an IANA name or a fixed offset such as "+07:00".
+    timezone: str = field(default="Asia/Ho_Chi_Minh", metadata={"check": _check_timezone})
+    # Điều 7 khoản 4: equipment off when not in use, never overnight. A codec awake (not standby)
+    # between these local times, outside a scheduled meeting's call, for overnight_grace, is an event.
+    overnight_start: str = field(default="22:00", metadata={"pattern": HHMM, "pattern_doc": "HH:MM (24 h)"})
+    overnight_end: str = field(default="06:00", metadata={"pattern": HHMM, "pattern_doc": "HH:MM (24 h)"})
+    overnight_grace: Duration = field(default=Duration(900.0), metadata={"min": 0.0, "max": 86400.0})
+    # A call that drops and comes back to the same remote within this time is the same session
+    # (with a "total" signal loss); a longer gap ends the session.
+    reconnect_grace: Duration = field(default=Duration(300.0), metadata={"min": 0.0, "max": 86400.0})
+    # Signal loss inside a call: packet loss (the call's own figure, else the ping to the MCU) above
+    # this percentage is a "quality" loss; a connected call with no incoming media for this long is
+    # a "media" loss.
+    signal_loss_percent: float = field(default=10.0, metadata={"min": 0.0, "max": 100.0})
+    signal_loss_no_media: Duration = field(default=Duration(10.0), metadata={"min": 0.0, "max": 3600.0})
+
+    def validate(self, prefix: str, ctx) -> None:  # noqa: ANN001 - schema.LoadContext
+        if self.overnight_start == self.overnight_end:
+            from agent.errors import ConfigError
+
+            raise ConfigError("overnight_start and overnight_end are equal: the window would be empty; "
+                              "use e.g. \"22:00\" and \"06:00\"", file=ctx.file, key=f"{prefix}.overnight_end")
 
     def interval(self, area: str) -> float:
         return float(getattr(self, f"{area}_interval", 60.0))
