@@ -395,17 +395,20 @@ def save_after_rehearsal(config: Any, report: Any, *, saved_by: str = "service")
     """For the service: store a baseline at the end of a successful rehearsal check.
 
     ``report`` is a :class:`~agent.model.Report` or its ``to_dict`` form.  Saves only when
-    ``[baseline] enabled`` and ``auto_save_after_rehearsal`` are on and no item (drift aside) failed or
-    errored; returns the saved baseline, or None.  Blocking file I/O with fsync: call it through
+    ``[baseline] enabled`` and ``auto_save_after_rehearsal`` are on and no item of the network, codec or
+    power areas failed or errored (drift and the agent PC's own host items aside); returns the saved baseline, or None.  Blocking file I/O with fsync: call it through
     ``asyncio.to_thread``.  Never raises: a failure is logged and None returned.
     """
     section = getattr(config, "baseline", None)
     if section is None or not section.enabled or not section.auto_save_after_rehearsal:
         return None
     body = report.to_dict("en") if hasattr(report, "to_dict") else report
-    if blocking_items(body):
+    # Only the areas that hold settings decide, as for `baseline save`: the agent PC's own clock or
+    # disk says nothing about whether the room's equipment was tuned right.
+    blocking = [c for c in blocking_items(body) if c.get("area") in AREAS]
+    if blocking:
         log.info("baseline_not_saved", reason="the rehearsal check has fail/error items",
-                 items=[c["id"] for c in blocking_items(body)][:20])
+                 items=[c["id"] for c in blocking][:20])
         return None
     baseline = capture(body, reason="rehearsal", saved_by=saved_by)
     if not any(area in baseline.areas for area in AREAS):

@@ -31,8 +31,11 @@ import structlog
 from agent import __version__
 from agent.daemon import control as control_mod
 from agent.daemon.events import EventTracker, live_values
+from agent.daemon.meetings import MeetingDesk
 from agent.daemon.notify import Notifier, watchdog_interval
 from agent.daemon.outbox import Outbox, rfc3339
+from agent.daemon.schedule import (SYSTEM_CLOCK, Clock, Due, Meeting, due_checklists, next_boundary,
+                                   not_connected_due, window_meeting)
 from agent.daemon.uploader import Uploader
 from agent.errors import ConfigError, ProbeTimeout
 from agent.model import CheckResult, ProbeRun, Report, Status, to_plain, worst
@@ -44,6 +47,9 @@ log = structlog.get_logger("agent.service")
 AREAS = ["network", "host", "codec", "power"]
 HUNG_GRACE = 5.0  # seconds past the deadline before a run that ignores cancellation is abandoned
 PRUNE_EVERY = 600.0
+MEETING_TICK = 15.0  # the meeting loop looks at the schedule at least this often
+FAST_AREAS = ("codec", "network", "power")  # polled every fast_interval inside a meeting window
+TRIGGERS = {"request": "manual", "schedule": "interval"}  # names of protocol v1.0
 
 
 class ProbeHung(ProbeTimeout):
@@ -59,6 +65,7 @@ class Slot:
     probe: Probe
     interval: float
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # the interval changed: plan the next tick again
     loop_task: asyncio.Task | None = None
     stuck: asyncio.Task | None = None  # a run abandoned past its deadline, still not finished
     stuck_since: float | None = None
@@ -101,16 +108,22 @@ class Slot:
 
 
 class Service:
-    def __init__(self, config: Any, *, notifier: Notifier | None = None, rng: random.Random | None = None) -> None:
+    def __init__(self, config: Any, *, notifier: Notifier | None = None, rng: random.Random | None = None,
+                 clock: Clock | None = None) -> None:
         self.config = config
         self.notifier = notifier or Notifier()
         self.rng = rng or random.Random()
+        # Every decision about the meeting day asks this clock (tests drive a whole day in seconds).
+        self.clock = clock or SYSTEM_CLOCK
         self.boot_id = str(uuid.uuid4())
         self.started_mono = time.monotonic()
         self.lang = config.agent.language or "vi"
         self.slots: dict[str, Slot] = {}
         self.disabled: dict[str, list[CheckResult]] = {}
         self.tracker = EventTracker(config, self.lang)
+        self.desk = MeetingDesk(config, self.boot_id, self.lang)
+        self.fast = False  # inside a meeting window: codec, network, power every fast_interval
+        self._meetings_changed: asyncio.Event | None = None
         self.heartbeat_seq = 0
         self.stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -144,7 +157,10 @@ class Service:
         self.outbox = self._open_outbox()
         self.outbox.prune()
         self._build_slots()
-        self.uploader = Uploader(self.config, self.outbox, self.build_heartbeat, rng=self.rng)
+        self._meetings_changed = asyncio.Event()
+        await asyncio.to_thread(self.desk.load)
+        self.uploader = Uploader(self.config, self.outbox, self.build_heartbeat, rng=self.rng,
+                                 on_heartbeat_answer=self._heartbeat_answer)
         self.control = control_mod.ControlServer(control_mod.socket_path(self.config),
                                                  self.config.daemon.control_group, self.handle_control)
         await self.control.start()
@@ -154,7 +170,8 @@ class Service:
         self._loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         self._start_probe_loops()
         self._tasks += [asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
-                        asyncio.create_task(self._watchdog_loop(), name="watchdog")]
+                        asyncio.create_task(self._watchdog_loop(), name="watchdog"),
+                        asyncio.create_task(self._meeting_loop(), name="meetings")]
         if self.config.daemon.checklist_interval > 0:
             self._tasks.append(asyncio.create_task(self._checklist_loop(), name="checklist"))
         log.info("service_started", room_id=self.config.agent.room_id, boot_id=self.boot_id,
@@ -232,6 +249,7 @@ class Service:
         self.lang = new.agent.language or "vi"
         self.tracker.config = new
         self.tracker.lang = self.lang
+        self.desk.configure(new, self.lang)
         self._build_slots()
         assert self.uploader is not None and self.outbox is not None
         self.uploader.apply(new)
@@ -244,11 +262,26 @@ class Service:
         self.notifier.send(READY=1, STATUS=self.status_line())
 
     # -- polling ---------------------------------------------------------------------------
+    def interval(self, slot: Slot) -> float:
+        """The slot's interval now: ``fast_interval`` for codec, network and power in a meeting window."""
+        if self.fast and slot.name in FAST_AREAS:
+            return min(slot.interval, float(self.config.daemon.fast_interval))
+        return slot.interval
+
+    def _set_fast(self, fast: bool) -> None:
+        if fast == self.fast:
+            return
+        self.fast = fast
+        log.info("fast_polling", on=fast, interval_s=float(self.config.daemon.fast_interval) if fast else None)
+        for slot in self.slots.values():
+            slot.wake.set()
+
     async def _probe_loop(self, slot: Slot) -> None:
         loop = asyncio.get_running_loop()
         await asyncio.sleep(self.rng.uniform(0.0, min(float(self.config.daemon.splay), slot.interval)))
         next_at = loop.time()
         while True:
+            launched = loop.time()
             if slot.busy():
                 slot.skipped += 1
                 if loop.time() - slot._skip_logged > 300:
@@ -261,13 +294,22 @@ class Service:
                 task = asyncio.create_task(self.poll(slot), name=f"poll-{slot.name}")
                 self._polls.add(task)
                 task.add_done_callback(self._poll_done)
-            next_at += slot.interval
+            interval = self.interval(slot)
+            next_at += interval
             now = loop.time()
             if next_at < now:  # we were suspended or starved: count the missed ticks, re-anchor
-                missed = int((now - next_at) // slot.interval) + 1
+                missed = int((now - next_at) // interval) + 1
                 slot.skipped += missed
-                next_at += missed * slot.interval
-            await asyncio.sleep(next_at - now)
+                next_at += missed * interval
+            # Sleep until the next tick; a meeting window opening (fast polling) brings it forward.
+            while (wait := next_at - loop.time()) > 0:
+                slot.wake.clear()
+                try:
+                    await asyncio.wait_for(slot.wake.wait(), wait)
+                except asyncio.TimeoutError:
+                    break
+                interval = self.interval(slot)
+                next_at = min(next_at, max(launched + interval, loop.time()))
 
     def _poll_done(self, task: asyncio.Task) -> None:
         self._polls.discard(task)
@@ -328,17 +370,40 @@ class Service:
             sample["status"] = status if isinstance(status, dict) else {"value": status}
         else:
             sample["status"] = {"error": str(run.error)[:500], "timed_out": run.timed_out}
-        items = [("event", e, None) for e in events] + [("status_sample", sample, None)]
+        if slot.name in FAST_AREAS:
+            now = self.clock.now()
+            try:
+                meeting_events, sessions = self.desk.observe(slot.name, run, now)
+            except Exception as exc:  # noqa: BLE001 - a bug in session tracking must not lose the poll
+                log.error("session_tracking_failed", probe=slot.name, error=f"{type(exc).__name__}: {exc}",
+                          exc_info=True)
+                meeting_events, sessions = [], []
+            events = events + meeting_events
+        else:
+            now, sessions = time.time(), []
+        items = ([("event", e, None) for e in events] + [("session", b, now) for b in sessions]
+                 + [("status_sample", sample, None)])
+        for body in sessions:
+            log.info("session", session_id=body["session_id"], final=body["final"], meeting_id=body["meeting_id"],
+                     losses=len(body["signal_losses"]))
         for event in events:
             log.info("event", type=event["type"], severity=event["severity"], area=event["area"])
         assert self.outbox is not None
         await asyncio.to_thread(self.outbox.add_many, items)
-        if events and self.uploader is not None:
+        if (events or sessions) and self.uploader is not None:
             self.uploader.wake()  # events are pushed at once, ahead of samples
 
     # -- the checklist ---------------------------------------------------------------------
-    async def checklist(self, only: list[str] | None = None, *, reason: str = "request") -> Report:
-        """The full checklist with the probes the service already holds (no second session)."""
+    async def checklist(self, only: list[str] | None = None, *, reason: str = "manual",
+                        meeting: Meeting | None = None) -> Report:
+        """The full checklist with the probes the service already holds (no second session).
+
+        ``reason`` is the report's ``trigger`` (manual, rehearsal, t90, interval); inside a meeting
+        window (start − 90 min to the end) drift against the rehearsal baseline fails.
+        """
+        from agent.baseline import drift_results
+
+        reason = TRIGGERS.get(reason, reason)
         started = time.monotonic()
         budget = float(self.config.check.budget)
         names = [a for a in AREAS if not only or a in only]
@@ -371,12 +436,15 @@ class Service:
                 run, area_results = outcomes[name]
                 runs.append(run)
                 results.extend(area_results)
+        in_window = window_meeting(self.desk.meetings(), self.clock.now()) is not None
+        results.extend(await asyncio.to_thread(drift_results, self.config, runs, meeting_window=in_window))
         report = Report(room_id=self.config.agent.room_id, room_name=self.config.agent.room_name,
                         level=self.config.agent.level, results=results, runs=runs,
                         duration_ms=int((time.monotonic() - started) * 1000), agent_version=__version__,
                         mode="service")
         body = report.to_dict(self.lang)
         body["trigger"] = reason
+        body["meeting_id"] = meeting.id if meeting is not None else None
         if body.get("overall") in ("pass", "warn", "fail", "error"):
             assert self.outbox is not None
             await asyncio.to_thread(self.outbox.add, "check_report", body)
@@ -389,10 +457,97 @@ class Service:
         await asyncio.sleep(self.rng.uniform(0.0, min(interval, float(self.config.daemon.splay) + 1)))
         while True:
             try:
-                await self.checklist(reason="schedule")
+                await self.checklist(reason="interval")
             except Exception as exc:  # noqa: BLE001
                 log.error("scheduled_checklist_failed", error=f"{type(exc).__name__}: {exc}", exc_info=True)
             await asyncio.sleep(interval)
+
+    # -- meetings ----------------------------------------------------------------------------
+    def _heartbeat_answer(self, data: dict[str, Any]) -> None:
+        """Uploader thread: a 2xx heartbeat answer; a new schedule is handed to the event loop."""
+        parsed = self.desk.parse_answer(data)
+        if parsed is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._take_schedule, *parsed)
+
+    def _take_schedule(self, schedule: Any, raw: dict[str, Any]) -> None:
+        if self.desk.set_schedule(schedule, raw, self.clock.now()):
+            task = asyncio.ensure_future(asyncio.to_thread(self.desk.persist, self.clock.now()))
+            self._polls.add(task)
+            task.add_done_callback(self._poll_done)
+        if self._meetings_changed is not None:
+            self._meetings_changed.set()
+
+    def meetings_changed(self) -> None:
+        """Tell the meeting loop to look again now (a new schedule; tests after moving their clock)."""
+        if self._meetings_changed is not None:
+            self._meetings_changed.set()
+
+    async def _meeting_loop(self) -> None:
+        assert self._meetings_changed is not None
+        while True:
+            try:
+                await self._meeting_tick()
+            except Exception as exc:  # noqa: BLE001 - the loop must survive a bug in one tick
+                log.error("meeting_tick_failed", error=f"{type(exc).__name__}: {exc}", exc_info=True)
+            nxt = next_boundary(self.desk.meetings(), self.clock.now())
+            wait = MEETING_TICK if nxt is None else max(0.05, min(MEETING_TICK, nxt + 0.01))
+            sleeper = asyncio.ensure_future(self.clock.sleep(wait))
+            changed = asyncio.ensure_future(self._meetings_changed.wait())
+            try:
+                await asyncio.wait({sleeper, changed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                changed.cancel()
+            self._meetings_changed.clear()
+
+    async def _meeting_tick(self) -> None:
+        assert self.outbox is not None
+        now = self.clock.now()
+        meetings = self.desk.meetings()
+        self._set_fast(window_meeting(meetings, now) is not None)
+        items: list[tuple[str, dict[str, Any], float | None]] = [
+            ("session", body, now) for body in self.desk.sessions.tick(now)]
+        marks = 0
+        codec = self.slots.get("codec")
+        for key, meeting in not_connected_due(meetings, now, self.desk.done):
+            if codec is None:
+                break
+            if codec.runs == 0:
+                continue  # not polled yet: look again at the next tick
+            self.desk.done.add(key)
+            marks += 1
+            if codec.last_ok is False or codec.live.get("in_call") is False:
+                items.append(("event", self.desk.not_connected_event(meeting, codec.live), now))
+                log.warning("meeting_not_connected", meeting_id=meeting.id, start=rfc3339(meeting.start))
+        if items:
+            await asyncio.to_thread(self.outbox.add_many, items)
+            if self.uploader is not None:
+                self.uploader.wake()
+        if marks:
+            await asyncio.to_thread(self.desk.persist, now)
+        if self.config.daemon.meeting_checklists:
+            for due in due_checklists(meetings, now, self.desk.done):
+                # Marked before it runs: a checklist that crashes is not retried in a loop.
+                self.desk.done.add(due.key)
+                await asyncio.to_thread(self.desk.persist, now)
+                await self._scheduled_checklist(due)
+
+    async def _scheduled_checklist(self, due: Due) -> None:
+        from agent.baseline import save_after_rehearsal
+
+        log.info("meeting_checklist_started", meeting_id=due.meeting.id, which=due.which)
+        report = await self.checklist(reason=due.which, meeting=due.meeting)
+        saved = None
+        if due.which == "rehearsal":
+            saved = await asyncio.to_thread(save_after_rehearsal, self.config, report)
+        overall = report.overall.value
+        event = self.desk.checklist_event(due, overall, saved is not None if due.which == "rehearsal" else None)
+        assert self.outbox is not None
+        await asyncio.to_thread(self.outbox.add, "event", event, self.clock.now())
+        if self.uploader is not None:
+            self.uploader.wake()
+        log.info("meeting_checklist", meeting_id=due.meeting.id, which=due.which, overall=overall,
+                 baseline_saved=saved is not None if due.which == "rehearsal" else None)
 
     # -- heartbeat, snapshot, watchdog -----------------------------------------------------
     def areas(self) -> dict[str, str]:
@@ -464,6 +619,7 @@ class Service:
             "alarms": self.alarms(),
             "probes": {n: {k: v for k, v in s.summary().items() if k in ("skipped", "timeouts", "hung", "ok", "age_s")}
                        for n, s in self.slots.items()},
+            "meeting": {k: v for k, v in self.desk.state(self.clock.now(), self.fast).items() if k != "upcoming"},
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -502,6 +658,7 @@ class Service:
             "last_push_unix": last_push_unix,
             "alarms": self.alarms(),
             "reloads": self.reloads,
+            "meetings": self.desk.state(self.clock.now(), self.fast),
         }
 
     def write_snapshot(self) -> None:
@@ -591,7 +748,7 @@ class Service:
             if only is not None and not (isinstance(only, list) and all(a in AREAS for a in only)):
                 return {"ok": False, "error": "bad_request", "message": f"only: choose from {AREAS}"}
             lang = request.get("lang") if request.get("lang") in ("vi", "en") else self.lang
-            report = await self.checklist(only, reason="request")
+            report = await self.checklist(only, reason="manual")
             width = request.get("width") if isinstance(request.get("width"), int) else None
             return {"ok": True, "exit_code": report.exit_code(), "report": report.to_dict(lang),
                     "text": format_report(report, lang, colour=bool(request.get("colour")), width=width)}

@@ -208,10 +208,11 @@ class SessionTracker:
         while intervals and intervals[0][1] is not None and intervals[0][1] < now - EVIDENCE_KEEP:
             intervals.pop(0)
 
-    def cause(self, start: float, end: float) -> str:
+    def cause(self, start: float, end: float, before: float = CAUSE_WINDOW) -> str:
+        """The first cause (priority order) with evidence between ``before`` s ahead of ``start`` and ``end``."""
         for cause in CAUSES:
             for s, e in self.evidence[cause]:
-                if s <= end and (e is None or e >= start - CAUSE_WINDOW):
+                if s <= end and (e is None or e >= start - before):
                     return cause
         return "unknown"
 
@@ -358,7 +359,9 @@ class SessionTracker:
         s = self.session
         assert s is not None
         s.end = at
-        cause = self.cause(at, at + self.reconnect_grace)
+        # Only a condition still present when the call went (or appearing after): a call hung up a
+        # minute after the mains came back is a call hung up.
+        cause = self.cause(at, at + self.reconnect_grace, before=0.0)
         if cause != "unknown":
             # Gone and not back, with a reason seen around it: a failure that ended the session,
             # not a call hung up at the end of the meeting.

@@ -118,10 +118,13 @@ def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) ->
 
 class Uploader(threading.Thread):
     def __init__(self, config: Any, outbox: Outbox, heartbeat: Callable[[], dict[str, Any]] | None = None,
-                 *, rng: random.Random | None = None) -> None:
+                 *, rng: random.Random | None = None,
+                 on_heartbeat_answer: Callable[[dict[str, Any]], None] | None = None) -> None:
         super().__init__(name="hntht-uploader", daemon=True)
         self.outbox = outbox
         self.heartbeat_factory = heartbeat
+        # Called (in this thread) with every 2xx heartbeat answer: instructions such as `schedule`.
+        self.on_heartbeat_answer = on_heartbeat_answer
         self.state = PushState(last_push_at=outbox.get_meta("last_push_at"))
         self.rng = rng or random.Random()
         self._wake = threading.Event()
@@ -304,6 +307,11 @@ class Uploader(threading.Thread):
         self.state.heartbeats_sent += 1
         self._answer("heartbeat", status, OK)
         self._succeeded()
+        if self.on_heartbeat_answer is not None:
+            try:
+                self.on_heartbeat_answer(data)
+            except Exception as exc:  # noqa: BLE001 - a bad instruction must not stop the pushes
+                log.error("heartbeat_answer_failed", error=scrub(f"{type(exc).__name__}: {exc}")[:300])
         server_time = data.get("server_time")
         if isinstance(server_time, str):
             try:

@@ -154,6 +154,8 @@ def test_auto_save_after_rehearsal(tmp_path):
     assert BaselineStore(cfg.state_dir).load() is None
     drift_only = report(checks=[{"id": "drift.codec.call_rate", "area": "drift", "status": "fail"}])
     saved = save_after_rehearsal(cfg, drift_only)
+    host_only = report(checks=[{"id": "host.clock", "area": "host", "status": "fail"}])
+    assert save_after_rehearsal(cfg, host_only) is not None  # the PC's clock is no room setting
     assert saved is not None and saved.reason == "rehearsal" and saved.saved_by == "service"
     assert BaselineStore(cfg.state_dir).load() == saved
     assert save_after_rehearsal(config(tmp_path, auto_save_after_rehearsal=False), report()) is None

@@ -43,7 +43,8 @@ def _validators() -> dict[str, Any]:
         return jsonschema.Draft202012Validator(schema)
 
     return {name: validator(name) for name in
-            ("Heartbeat", "RecordBatch", "Record", "Report", "StatusSample", "Event", "Session")}
+            ("Heartbeat", "HeartbeatResponse", "RecordBatch", "Record", "Report", "StatusSample", "Event",
+             "Session")}
 
 
 @dataclass
@@ -69,6 +70,8 @@ class CollectorPeer:
         self.faults: list[Fault] = []
         self.always: Fault | None = None  # answer every request with this until cleared
         self.delay = 0.0
+        # v1.1: the schedule handed to every room in the heartbeat answer (None = not sent)
+        self.schedule: dict[str, Any] | None = None
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         self.scheme = "http"
@@ -106,6 +109,11 @@ class CollectorPeer:
     def kinds(self) -> list[str]:
         with self.lock:
             return [self.stored[i]["kind"] for i in self.order]
+
+    def bodies_of(self, kind: str) -> list[dict[str, Any]]:
+        """Stored record bodies of one kind, in arrival order."""
+        with self.lock:
+            return [self.stored[i]["body"] for i in self.order if self.stored[i]["kind"] == kind]
 
     def wait_for(self, predicate, timeout: float = 20.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -218,8 +226,14 @@ class CollectorPeer:
                 with peer.lock:
                     peer.heartbeats.append(body)
                 now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-                self._send(200, {"server_time": now, "accepted": True, "heartbeat_interval_s": 30,
-                                 "some_future_instruction": {"ignored": True}})
+                answer = {"server_time": now, "accepted": True, "heartbeat_interval_s": 30,
+                          "some_future_instruction": {"ignored": True}}
+                with peer.lock:
+                    if peer.schedule is not None:
+                        answer["schedule"] = peer.schedule
+                errors = list(peer.validators["HeartbeatResponse"].iter_errors(answer))
+                assert not errors, errors[0].message  # the test's own schedule must follow the protocol
+                self._send(200, answer)
 
             def _records(self, room: str, body: Any) -> None:
                 errors = sorted(peer.validators["RecordBatch"].iter_errors(body), key=str)

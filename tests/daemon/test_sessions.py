@@ -196,3 +196,9 @@ def test_overnight_awake_message_cites_the_rule_in_vietnamese():
     watch = OvernightWatch(start="22:00", end="06:00", grace=0, lang="vi")
     (event,) = watch.feed(0, AWAKE, local_time="23:15", in_window=True, excused=False)
     assert event["severity"] == "warning" and "qua đêm" in event["message"] and "23:15" in event["message"]
+
+
+def test_a_hang_up_after_the_mains_came_back_is_no_loss():
+    _, out = run([(0, codec(), net(), ups()), (5, None, None, ups(True)), (20, None, None, ups(False)),
+                  (30, codec(False), None, None), (400, codec(False), None, None)])
+    assert out[-1]["final"] is True and out[-1]["signal_losses"] == []
