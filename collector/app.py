@@ -304,7 +304,7 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
                 rec["generated_epoch"] = parse_rfc3339(rec["body"]["generated_at"])
             accepted_valid.append(rec)
         if accepted_valid:
-            await run_in_threadpool(app.state.storage.store_records, auth.room_id, accepted_valid, app.state.clock())
+            await app.state.storage.store_records_async(auth.room_id, accepted_valid, app.state.clock())
         # Every valid id is acknowledged, new or duplicate: a resend is harmless.
         seen, accepted = set(), []
         for rec in accepted_valid:

@@ -59,6 +59,24 @@ async def _to_thread(fn, *args):
     return await to_thread.run_sync(fn, *args)
 
 
+def _drive(tx: "_Tx", plan):
+    """Run a plan (see Storage._store_records_plan) on a blocking transaction; returns its result."""
+    try:
+        step = next(plan)
+        while True:
+            kind, sql, params = step
+            if kind == "all":
+                result = tx.all(sql, params)
+            elif kind == "one":
+                result = tx.one(sql, params)
+            else:
+                tx.execute(sql, params)
+                result = tx.rowcount
+            step = plan.send(result)
+    except StopIteration as stop:
+        return stop.value
+
+
 def open_storage(url: str, **kwargs) -> "Storage":
     """`sqlite:///abs/path.db`, a bare file path, or `postgresql://...`."""
     if url.startswith(("postgresql://", "postgres://")) or url.startswith("host=") or " dbname=" in url:
@@ -330,10 +348,20 @@ class Storage:
         return True
 
     # -- records ---------------------------------------------------------------------------
+    # The records transaction is written once, as a plan: a generator that yields (kind, sql, params)
+    # and receives each result. `_drive` runs it on a blocking transaction; PostgreSQL also runs it on its
+    # asyncio pool (store_records_async), so the same logic serves both without a thread on that path.
     def store_records(self, room_id: str, records: list[dict], now: float) -> list[str]:
         """Insert new records (first copy of an id wins) and derive events and the latest report.
 
         `records` are validated dicts with `at_epoch` added. Returns the ids that were new."""
+        with self.tx() as tx:
+            return _drive(tx, self._store_records_plan(room_id, records, now))
+
+    async def store_records_async(self, room_id: str, records: list[dict], now: float) -> list[str]:
+        return await _to_thread(self.store_records, room_id, records, now)
+
+    def _store_records_plan(self, room_id: str, records: list[dict], now: float):
         seen: set[str] = set()
         unique = []
         for rec in records:
@@ -341,46 +369,61 @@ class Storage:
                 seen.add(rec["id"])
                 unique.append(rec)
         new_ids: set[str] = set()
-        with self.tx() as tx:
-            for chunk_start in range(0, len(unique), 100):
-                chunk = unique[chunk_start:chunk_start + 100]
-                values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
-                params: list[Any] = []
-                for rec in chunk:
-                    params += [rec["id"], room_id, rec["kind"], rec["at_epoch"], now,
-                               json.dumps(rec["body"], ensure_ascii=False, separators=(",", ":"))]
-                rows = tx.all(f"INSERT INTO records (id, room_id, kind, at, received_at, body) VALUES {values} "
-                              "ON CONFLICT (id) DO NOTHING RETURNING id", params)
-                new_ids.update(r[0] for r in rows)
-            fresh = [r for r in unique if r["id"] in new_ids]
-            events = []
-            for rec in fresh:
-                if rec["kind"] == "event":
-                    b = rec["body"]
-                    events.append(NewEvent(room_id, rec["at_epoch"], b["type"], b["severity"], b.get("area"),
-                                           b["message"], b.get("data") or {}, "agent", rec["id"]))
-            self._insert_events(tx, events, now)
-            reports = [r for r in fresh if r["kind"] == "check_report"]
-            if reports:
-                newest = max(reports, key=lambda r: r["generated_epoch"])
-                self._update_latest_report(tx, room_id, newest, now)
+        if self.dialect == "postgres" and unique:
+            # One statement with six array parameters: its text never changes, so psycopg parses it once
+            # and PostgreSQL plans it once (a VALUES list with 6 placeholders per record was re-parsed by
+            # psycopg on every batch: statements over 50 parameters skip its cache).
+            cols: list[list] = [[], [], [], [], [], []]
+            for rec in unique:
+                for i, v in enumerate((rec["id"], room_id, rec["kind"], rec["at_epoch"], now,
+                                       json.dumps(rec["body"], ensure_ascii=False, separators=(",", ":")))):
+                    cols[i].append(v)
+            rows = yield ("all", "INSERT INTO records (id, room_id, kind, at, received_at, body) "
+                                 "SELECT * FROM unnest(?b::text[], ?b::text[], ?b::text[], ?b::float8[], "
+                                 "?b::float8[], ?b::text[]) ON CONFLICT (id) DO NOTHING RETURNING id", cols)
+            new_ids.update(r[0] for r in rows)
+            unique_chunks = []
+        else:
+            unique_chunks = range(0, len(unique), 100)
+        for chunk_start in unique_chunks:
+            chunk = unique[chunk_start:chunk_start + 100]
+            values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
+            params: list[Any] = []
+            for rec in chunk:
+                params += [rec["id"], room_id, rec["kind"], rec["at_epoch"], now,
+                           json.dumps(rec["body"], ensure_ascii=False, separators=(",", ":"))]
+            rows = yield ("all", f"INSERT INTO records (id, room_id, kind, at, received_at, body) VALUES {values} "
+                                 "ON CONFLICT (id) DO NOTHING RETURNING id", params)
+            new_ids.update(r[0] for r in rows)
+        fresh = [r for r in unique if r["id"] in new_ids]
+        events = []
+        for rec in fresh:
+            if rec["kind"] == "event":
+                b = rec["body"]
+                events.append(NewEvent(room_id, rec["at_epoch"], b["type"], b["severity"], b.get("area"),
+                                       b["message"], b.get("data") or {}, "agent", rec["id"]))
+        yield from self._insert_events_plan(events, now)
+        reports = [r for r in fresh if r["kind"] == "check_report"]
+        if reports:
+            newest = max(reports, key=lambda r: r["generated_epoch"])
+            yield from self._update_latest_report_plan(room_id, newest, now)
         return [r["id"] for r in fresh]
 
-    def _update_latest_report(self, tx: _Tx, room_id: str, rec: dict, now: float) -> None:
+    def _update_latest_report_plan(self, room_id: str, rec: dict, now: float):
         gen = rec["generated_epoch"]
-        current = tx.one("SELECT generated_at FROM latest_report WHERE room_id = ?", (room_id,))
+        current = yield ("one", "SELECT generated_at FROM latest_report WHERE room_id = ?", (room_id,))
         if current and current[0] >= gen:
             return  # a late backlog report never hides a newer one
         body = rec["body"]
         if current:
-            tx.execute("UPDATE latest_report SET record_id = ?, generated_at = ?, received_at = ?, overall = ? "
-                       "WHERE room_id = ?", (rec["id"], gen, now, body["overall"], room_id))
+            yield ("execute", "UPDATE latest_report SET record_id = ?, generated_at = ?, received_at = ?, overall = ? "
+                              "WHERE room_id = ?", (rec["id"], gen, now, body["overall"], room_id))
         else:
-            tx.execute("INSERT INTO latest_report (room_id, record_id, generated_at, received_at, overall) "
-                       "VALUES (?, ?, ?, ?, ?)", (room_id, rec["id"], gen, now, body["overall"]))
-        previous = {r[0]: (r[1], r[2]) for r in tx.all(
-            "SELECT check_id, status, since FROM check_state WHERE room_id = ?", (room_id,))}
-        tx.execute("DELETE FROM check_state WHERE room_id = ?", (room_id,))
+            yield ("execute", "INSERT INTO latest_report (room_id, record_id, generated_at, received_at, overall) "
+                              "VALUES (?, ?, ?, ?, ?)", (room_id, rec["id"], gen, now, body["overall"]))
+        previous = {r[0]: (r[1], r[2]) for r in (yield (
+            "all", "SELECT check_id, status, since FROM check_state WHERE room_id = ?", (room_id,)))}
+        yield ("execute", "DELETE FROM check_state WHERE room_id = ?", (room_id,))
         seen = set()
         for check in body.get("checks", []):
             cid = check["id"]
@@ -390,16 +433,19 @@ class Storage:
             status = check["status"]
             prev = previous.get(cid)
             since = prev[1] if prev and prev[0] == status else gen
-            tx.execute("INSERT INTO check_state (room_id, check_id, status, since, message) VALUES (?, ?, ?, ?, ?)",
-                       (room_id, cid, status, since, check.get("message") or ""))
+            yield ("execute", "INSERT INTO check_state (room_id, check_id, status, since, message) "
+                              "VALUES (?, ?, ?, ?, ?)", (room_id, cid, status, since, check.get("message") or ""))
 
     def _insert_events(self, tx: _Tx, events: list[NewEvent], now: float) -> None:
+        _drive(tx, self._insert_events_plan(events, now))
+
+    def _insert_events_plan(self, events: list[NewEvent], now: float):
         for ev in events:
-            tx.execute("INSERT INTO events (room_id, at, received_at, type, severity, area, message, data, "
-                       "source, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                       "ON CONFLICT (record_id) DO NOTHING",
-                       (ev.room_id, ev.at, now, ev.type, ev.severity, ev.area, ev.message,
-                        json.dumps(ev.data, ensure_ascii=False), ev.source, ev.record_id))
+            yield ("execute", "INSERT INTO events (room_id, at, received_at, type, severity, area, message, data, "
+                              "source, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                              "ON CONFLICT (record_id) DO NOTHING",
+                   (ev.room_id, ev.at, now, ev.type, ev.severity, ev.area, ev.message,
+                    json.dumps(ev.data, ensure_ascii=False), ev.source, ev.record_id))
 
     # -- reads for the board ---------------------------------------------------------------
     _ROOM_COLUMNS = ("r.room_id, r.name, r.level, r.district, r.enabled, s.liveness, s.liveness_since, "
@@ -682,7 +728,8 @@ class PostgresStorage(Storage):
     def _translate(self, sql: str) -> str:
         out = self._cache.get(sql)
         if out is None:
-            out = self._cache[sql] = sql.replace("%", "%%").replace("?", "%s")
+            # `?b`: a parameter sent in binary (arrays: no per-element text escaping in the driver).
+            out = self._cache[sql] = sql.replace("%", "%%").replace("?b", "%b").replace("?", "%s")
         return out
 
     @contextmanager
@@ -767,8 +814,8 @@ class PostgresStorage(Storage):
         "THEN s.overall_since ELSE v.now END, overall = v.overall, agent_version = v.agent_version, "
         "boot_id = v.boot_id, rl_count = CASE WHEN s.rl_window = v.win THEN s.rl_count + 1 ELSE 1 END, "
         "rl_window = v.win "
-        "FROM unnest(?::text[], ?::text[], ?::text[], ?::float8[], ?::float8[], ?::float8[], ?::int[], "
-        "?::text[], ?::float8[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::int[]) "
+        "FROM unnest(?b::text[], ?b::text[], ?b::text[], ?b::float8[], ?b::float8[], ?b::float8[], ?b::int[], "
+        "?b::text[], ?b::float8[], ?b::text[], ?b::text[], ?b::text[], ?b::bigint[], ?b::int[]) "
         "AS v(room_id, token_id, token_hash, now, stale_at, offline_at, interval_s, heartbeat, sent_at, "
         "overall, agent_version, boot_id, win, lim) "
         "WHERE s.room_id = v.room_id AND s.liveness = 'online' AND (s.rl_window <> v.win OR s.rl_count < v.lim) "
@@ -807,6 +854,35 @@ class PostgresStorage(Storage):
         # A liveness transition (first heartbeat, or back from offline): rare; the blocking method, in a
         # worker thread, handles it in one transaction.
         return await _to_thread(self.record_heartbeat, room_id, hb, hb_json, sent_at, now)
+
+    async def store_records_async(self, room_id: str, records: list[dict], now: float) -> list[str]:
+        if self._apool is None:
+            return await super().store_records_async(room_id, records, now)
+        from psycopg_pool import PoolTimeout
+
+        plan = self._store_records_plan(room_id, records, now)
+        try:
+            async with self._apool.connection() as conn:
+                async with conn.transaction():
+                    cur = conn.cursor()
+                    try:
+                        step = next(plan)
+                        while True:
+                            kind, sql, params = step
+                            await cur.execute(self._translate(sql), tuple(params))
+                            if kind == "all":
+                                result = await cur.fetchall()
+                            elif kind == "one":
+                                result = await cur.fetchone()
+                            else:
+                                result = cur.rowcount
+                            step = plan.send(result)
+                    except StopIteration as stop:
+                        return stop.value
+        except self._psycopg.OperationalError as exc:
+            raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+        except PoolTimeout as exc:
+            raise StorageUnavailable("database pool exhausted") from exc
 
     def _migration_lock(self, tx: _Tx) -> None:
         tx.execute("SELECT pg_advisory_xact_lock(?)", (self._MIGRATE_LOCK_KEY,))
