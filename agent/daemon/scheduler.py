@@ -154,6 +154,11 @@ class Service:
 
     async def run(self) -> int:
         self._loop = asyncio.get_running_loop()
+        # Signals first: a SIGTERM that arrives as soon as the control socket appears must stop us
+        # cleanly, not kill the process with the default action.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._loop.add_signal_handler(sig, self.stopping.set)
+        self._loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
         self.outbox = self._open_outbox()
         self.outbox.prune()
         self._build_slots()
@@ -165,9 +170,6 @@ class Service:
                                                  self.config.daemon.control_group, self.handle_control)
         await self.control.start()
         self.uploader.start()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self._loop.add_signal_handler(sig, self.stopping.set)
-        self._loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         self._start_probe_loops()
         self._tasks += [asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
                         asyncio.create_task(self._watchdog_loop(), name="watchdog"),
@@ -222,6 +224,13 @@ class Service:
             self.outbox.close()
             log.info("service_stopped", outbox_depth=stats.depth, dropped=stats.dropped)
         self.notifier.close()
+
+    def _on_sighup(self) -> None:
+        if self.uploader is None or self.stopping.is_set():
+            return  # still starting (or stopping): the file is read at start anyway
+        task = asyncio.ensure_future(self.reload())
+        self._polls.add(task)
+        task.add_done_callback(self._poll_done)
 
     async def reload(self) -> None:
         """SIGHUP: load the config again; an invalid one is logged and the running one kept."""
