@@ -108,8 +108,9 @@ def test_a_meeting_day(room, peer):
     async def scenario():
         # The schedule arrives with a heartbeat answer and is kept in the state directory.
         await until(lambda: service.desk.meetings(), 15, "the schedule")
-        assert json.loads((config.state_dir / "schedule.json").read_text())["schedule"]["meetings"][0]["id"] \
-            == "m-bao-so-3"
+        state = config.state_dir / "schedule.json"
+        await until(state.exists, 5, "schedule.json")  # written in a thread right after
+        assert json.loads(state.read_text())["schedule"]["meetings"][0]["id"] == "m-bao-so-3"
         assert not reports("rehearsal") and service.fast is False
 
         # Rehearsal time: the checklist runs by itself, the baseline is saved.
