@@ -20,25 +20,87 @@ MAX_NODES = 200_000  # a codec's whole status is ~1 000 leaves; more is garbage 
 
 
 class Tree(dict):
-    """Flat path -> text map with item helpers."""
+    """Flat path -> text map with item helpers.
+
+    ``items_of`` is asked about ten times per poll; scanning ~1 000 keys each time was a third of the
+    normaliser's cost, so the list items of every prefix are indexed once, on first use, and the
+    index is dropped by any change to the map.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._items: dict[str, dict[str, str]] | None = None
 
     def get_text(self, path: str) -> str | None:
         return self.get(path)
 
     def items_of(self, prefix: str) -> dict[str, str]:
         """``{id: "prefix[id]"}`` for every item of the list at ``prefix``, in id order."""
-        found: dict[str, str] = {}
-        start = prefix + "["
-        for key in self:
-            if key.startswith(start):
-                end = key.find("]", len(start))
-                if end > 0:
-                    ident = key[len(start):end]
-                    found.setdefault(ident, f"{prefix}[{ident}]")
-        return dict(sorted(found.items(), key=lambda kv: (len(kv[0]), kv[0])))
+        index = self._items
+        if index is None:
+            index = self._items = _index_items(self)
+        found = index.get(prefix)
+        return dict(found) if found else {}
 
     def has_prefix(self, prefix: str) -> bool:
         return any(k == prefix or k.startswith(prefix + ".") or k.startswith(prefix + "[") for k in self)
+
+    # Any change invalidates the item index.
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._items = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._items = None
+        super().__delitem__(key)
+
+    def __ior__(self, other: Any) -> "Tree":
+        self._items = None
+        return super().__ior__(other)
+
+    def pop(self, *args: Any) -> Any:
+        self._items = None
+        return super().pop(*args)
+
+    def popitem(self) -> Any:
+        self._items = None
+        return super().popitem()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._items = None
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._items = None
+        super().update(*args, **kwargs)
+
+    def clear(self) -> None:
+        self._items = None
+        super().clear()
+
+
+def _index_items(tree: dict[str, str]) -> dict[str, dict[str, str]]:
+    """For every ``prefix[`` in any key: the ids found there, sorted (shorter ids first, then text)."""
+    raw: dict[str, dict[str, str]] = {}
+    for key in tree:
+        if not isinstance(key, str):
+            continue
+        i = key.find("[")
+        while i >= 0:
+            end = key.find("]", i + 1)
+            if end < 0:
+                break
+            prefix = key[:i]
+            ident = key[i + 1:end]
+            found = raw.get(prefix)
+            if found is None:
+                found = raw[prefix] = {}
+            if ident not in found:
+                found[ident] = f"{prefix}[{ident}]"
+            i = key.find("[", i + 1)
+    return {prefix: dict(sorted(found.items(), key=lambda kv: (len(kv[0]), kv[0]))) for prefix, found in raw.items()}
 
 
 # -- XML ------------------------------------------------------------------------------------------
@@ -49,24 +111,24 @@ def flatten_xml(text: str | bytes) -> Tree:
         raise ProtocolError(f"the codec sent malformed XML ({exc})") from None
     except (ValueError, TypeError) as exc:
         raise ProtocolError(f"the codec sent unreadable XML ({exc})") from None
-    tree = Tree()
+    tree: dict[str, str] = {}
     _walk_xml(root, _xml_name(root), tree)
-    return tree
+    return Tree(tree)
 
 
 def _xml_name(el: ET.Element) -> str:
     name = el.tag if isinstance(el.tag, str) else ""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name):
+    if not _NAME.fullmatch(name):
         raise ProtocolError(f"the codec sent an unexpected XML element {name[:40]!r}")
     item = el.get("item")
     if item is not None:
-        if not re.fullmatch(r"[0-9A-Za-z_-]{1,20}", item):
+        if not _IDENT.fullmatch(item):
             raise ProtocolError(f"the codec sent an unexpected item id {item[:20]!r}")
         name = f"{name}[{item}]"
     return name
 
 
-def _walk_xml(el: ET.Element, path: str, tree: Tree) -> None:
+def _walk_xml(el: ET.Element, path: str, tree: dict[str, str]) -> None:
     children = list(el)
     if el.get("ghost") == "True":
         tree[path + "._ghost"] = "True"
@@ -92,10 +154,11 @@ _ATTR = re.compile(r"\s\((\w+)=(\w+)\):\s*$")
 
 def flatten_terminal(text: str) -> Tree:
     """``*s``/``*c``/``*r`` lines up to ``** end`` (the OK/ERROR line is the framing's business)."""
-    tree = Tree()
+    tree: dict[str, str] = {}
+    paths = _TERMINAL_PATHS
     for raw_line in text.splitlines():
         line = raw_line.strip()
-        if not line or line in ("OK", "ERROR") or line.startswith("** "):
+        if not line or line == "OK" or line == "ERROR" or line.startswith("** "):
             continue
         kind = line[:2]
         if kind not in _PREFIX or len(line) < 3 or line[2] != " ":
@@ -104,10 +167,10 @@ def flatten_terminal(text: str) -> Tree:
             raise ProtocolError(f"the codec sent an unexpected line {line[:60]!r}")
         body = line[3:]
         if kind == "*c":
-            if not body.lower().startswith("xconfiguration "):
+            if body[:15].lower() != "xconfiguration ":
                 raise ProtocolError(f"unexpected configuration line {line[:60]!r}")
-            body = body[len("xConfiguration "):]
-        attr = _ATTR.search(body) if body.rstrip().endswith("):") else None
+            body = body[15:]
+        attr = _ATTR.search(body) if body.endswith("):") else None  # (line is stripped: so is body's end)
         if attr:  # "*s Call 3 (ghost=True):" / "*r CameraPresetListResult (status=OK):"
             path = _terminal_path(body[:attr.start()], kind, line)
             tree[f"{path}._{attr.group(1)}"] = attr.group(2)
@@ -118,10 +181,22 @@ def flatten_terminal(text: str) -> Tree:
                 key, value = body[:-1], ""
             else:
                 raise ProtocolError(f"the codec sent a line without a value {line[:60]!r}")
-        tree[_terminal_path(key, kind, line)] = _unquote(value.strip(), line)
+        # The same few hundred keys come back every poll: convert each once (only valid ones are kept).
+        path = paths.get(kind + key)
+        if path is None:
+            path = _terminal_path(key, kind, line)
+            if len(paths) >= _CACHE_MAX:
+                paths.clear()
+            paths[kind + key] = path
+        value = value.strip()
+        tree[path] = _unquote(value, line) if value[:1] == '"' else value
         if len(tree) > MAX_NODES:
             raise ProtocolError("the codec's answer is far larger than any real status")
-    return tree
+    return Tree(tree)
+
+
+_CACHE_MAX = 20_000  # converted keys remembered (a codec has ~1 500); cleared when full, never unbounded
+_TERMINAL_PATHS: dict[str, str] = {}
 
 
 def _terminal_path(key: str, kind: str, line: str) -> str:
@@ -150,37 +225,50 @@ def _unquote(value: str, line: str) -> str:
 
 
 # -- JSON mode --------------------------------------------------------------------------------------
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_IDENT = re.compile(r"[0-9A-Za-z_-]{1,20}")
+_GOOD_NAMES: set[str] = set()  # names and item ids already validated (bounded like _TERMINAL_PATHS)
+_GOOD_IDENTS: set[str] = set()
+
+
 def flatten_json(obj: Any) -> Tree:
     if not isinstance(obj, dict):
         raise ProtocolError("the codec sent JSON that is not an object")
-    tree = Tree()
+    tree: dict[str, str] = {}
     for key, value in obj.items():
         if key == "ResultId":
             continue
         if key == "CommandResponse":
             key = "Command"
         _walk_json(value, _json_key(key), tree)
-    return tree
+    return Tree(tree)
 
 
 def _json_key(key: Any) -> str:
-    if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
+    if key in _GOOD_NAMES:
+        return key
+    if not isinstance(key, str) or not _NAME.fullmatch(key):
         raise ProtocolError(f"unexpected JSON key {str(key)[:40]!r}")
+    if len(_GOOD_NAMES) >= _CACHE_MAX:
+        _GOOD_NAMES.clear()
+    _GOOD_NAMES.add(key)
     return key
 
 
-def _walk_json(value: Any, path: str, tree: Tree) -> None:
+def _walk_json(value: Any, path: str, tree: dict[str, str]) -> None:
     if len(tree) > MAX_NODES:
         raise ProtocolError("the codec's answer is far larger than any real status")
     if isinstance(value, dict):
-        if set(value) <= {"Value", "valueSpaceRef"} and "Value" in value:
-            tree[path] = _scalar(value["Value"], path)
+        # {"Value": x} or {"Value": x, "valueSpaceRef": ...} is a leaf.
+        if "Value" in value and (len(value) == 1 or len(value) == 2 and "valueSpaceRef" in value):
+            leaf = value["Value"]
+            tree[path] = leaf if type(leaf) is str else _scalar(leaf, path)
             return
         if value.get("ghost") in ("True", True):
             tree[path + "._ghost"] = "True"
             return
         for key, child in value.items():
-            if key in ("id", "ghost"):
+            if key == "id" or key == "ghost":
                 continue
             if key == "status" and not isinstance(child, (dict, list)):
                 tree[f"{path}._status"] = _scalar(child, path)
@@ -194,11 +282,15 @@ def _walk_json(value: Any, path: str, tree: Tree) -> None:
             if not isinstance(item, dict):
                 raise ProtocolError(f"unexpected JSON list item at {path}")
             ident = str(item.get("id", i + 1))
-            if not re.fullmatch(r"[0-9A-Za-z_-]{1,20}", ident):
-                raise ProtocolError(f"unexpected item id {ident[:20]!r} at {path}")
+            if ident not in _GOOD_IDENTS:
+                if not _IDENT.fullmatch(ident):
+                    raise ProtocolError(f"unexpected item id {ident[:20]!r} at {path}")
+                if len(_GOOD_IDENTS) >= _CACHE_MAX:
+                    _GOOD_IDENTS.clear()
+                _GOOD_IDENTS.add(ident)
             _walk_json(item, f"{path}[{ident}]", tree)
         return
-    tree[path] = _scalar(value, path)
+    tree[path] = value if type(value) is str else _scalar(value, path)
 
 
 def _scalar(value: Any, path: str) -> str:
