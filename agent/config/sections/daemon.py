@@ -68,10 +68,10 @@ class DaemonSection:
     # (with a "total" signal loss); a longer gap ends the session.
     reconnect_grace: Duration = field(default=Duration(300.0), metadata={"min": 0.0, "max": 86400.0})
     # Signal loss inside a call: packet loss (the call's own figure, else the ping to the MCU) above
-    # this percentage is a "quality" loss; a connected call with no incoming media for this long is
-    # a "media" loss.
+    # this percentage is a "quality" loss, a connected call with no incoming media a "media" loss,
+    # once the condition has lasted signal_loss_after.
     signal_loss_percent: float = field(default=10.0, metadata={"min": 0.0, "max": 100.0})
-    signal_loss_no_media: Duration = field(default=Duration(10.0), metadata={"min": 0.0, "max": 3600.0})
+    signal_loss_after: Duration = field(default=Duration(10.0), metadata={"min": 0.0, "max": 3600.0})
 
     def validate(self, prefix: str, ctx) -> None:  # noqa: ANN001 - schema.LoadContext
         if self.overnight_start == self.overnight_end:
