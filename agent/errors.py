@@ -17,13 +17,25 @@
 
 Messages never contain secrets: callers pass only what is safe to show, and
 the logging layer redacts every loaded secret value as a second line of defence.
+
+``str(error)`` is English: it goes to logs and to the report's ``probes.<name>.error``.  What a
+technician reads in a check message is :func:`shown`: the error's ``.text`` (an
+``agent.i18n.Text``, rendered in the report's language) when the raiser gave one, else ``str(error)``.
+An error may also carry ``.remedy`` (a Text): what to do about it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AgentError(Exception):
     """Root of every error hntht-agent raises on purpose."""
+
+
+def shown(error: BaseException) -> Any:
+    """What a check message says about ``error``: its ``.text`` (a Text in the reader's language), else str()."""
+    return getattr(error, "text", None) or str(error)
 
 
 class ConfigError(AgentError):

@@ -14,7 +14,7 @@ import importlib
 import threading
 from typing import Any, Callable, ClassVar, TypeVar
 
-from agent.errors import AgentError, PermissionDenied, ProbeTimeout
+from agent.errors import AgentError, PermissionDenied, ProbeTimeout, shown
 from agent.i18n import Text
 from agent.model import CheckResult, Status
 
@@ -140,7 +140,7 @@ def error_result(check_id: str, error: BaseException, *, what: str, clause: str 
         return CheckResult(
             id=check_id,
             status=Status.ERROR,
-            message=Text("probe.permission", error=str(error)),
+            message=Text("probe.permission", error=shown(error)),
             remedy=getattr(error, "remedy", None) or Text("probe.failed.remedy"),
             clause=clause,
         )
@@ -148,7 +148,7 @@ def error_result(check_id: str, error: BaseException, *, what: str, clause: str 
         return CheckResult(
             id=check_id,
             status=Status.ERROR,
-            message=Text("probe.failed", error=str(error)),
+            message=Text("probe.failed", error=shown(error)),
             remedy=getattr(error, "remedy", None) or Text("probe.failed.remedy"),
             clause=clause,
         )
