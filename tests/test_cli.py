@@ -34,6 +34,11 @@ def test_demo_report_matches_schema(demo_json):
     assert demo_json["schema"] == "hntht.report/1"
 
 
+def test_demo_runs_the_room_like_a_real_one(demo_json):
+    # The service (a real `hntht-agent run` process) owned the devices and ran the checklist for us.
+    assert demo_json["mode"] == "service"
+
+
 def test_demo_has_its_deliberate_failure_with_a_remedy(demo_json):
     checks = {c["id"]: c for c in demo_json["checks"]}
     presets = checks["codec.camera_presets"]
@@ -59,11 +64,23 @@ def test_demo_cleans_up_its_simulators(demo_json):
         with socket.socket() as sock:
             sock.settimeout(1)
             assert sock.connect_ex((address, port)) != 0
+    # ... and its service process is gone: a leaked one would still name its deleted demo config.
+    import psutil
+
+    leaked = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if "run" in cmd and "--config" in cmd:
+            config = cmd[cmd.index("--config") + 1] if cmd.index("--config") + 1 < len(cmd) else ""
+            if "hntht-demo-" in config and not os.path.exists(config):
+                leaked.append(cmd)
+    assert leaked == []
 
 
 def test_demo_in_english_prints_a_table_with_verdict_and_remedies():
     proc = cli("demo", "--lang", "en")
     assert proc.returncode == 0, proc.stderr
+    assert "readiness board: http://127.0.0.1:" in proc.stderr, "the room reached the collector's board"
     out = proc.stdout
     assert "== Network link ==" in out and "Overall verdict: FAIL" in out and "What to do:" in out
     assert "codec.camera_presets" in out
@@ -102,3 +119,33 @@ def test_help_lists_commands():
     assert proc.returncode == 0
     for command in ("check", "demo", "config"):
         assert command in proc.stdout
+
+
+def test_demo_serve_keeps_the_board_up_until_ctrl_c():
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "demo", "--serve", "--lang", "en"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 90
+        while url is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line and proc.poll() is not None:
+                break
+            match = re.search(r"readiness board: (http://127\.0\.0\.1:\d+/)", line)
+            url = match.group(1) if match else None
+        assert url, "the demo printed no board URL"
+        time.sleep(1.0)  # still up after the report: --serve keeps it
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            page = answer.read().decode()
+        assert "demo-phong-hop" in page
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -21,6 +21,7 @@ COMPONENTS = [
     "agent.demo.network",
     "agent.demo.codec",
     "agent.demo.ups",
+    "agent.demo.collector",
 ]
 
 
@@ -55,6 +56,7 @@ class DemoRoom:
         # Running simulators by component ("codec": CiscoSim, "ups": MegatecEmulator), so tests and
         # demos can switch their fault states while the room runs.
         self.sims: dict[str, Any] = {}
+        self.collector: Any = None  # the embedded collector's handle, when it runs
         self.config_path = self.dir / "agent.toml"
 
     def on_cleanup(self, fn: Callable[..., Any], *args: Any) -> None:
