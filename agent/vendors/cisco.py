@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError
-from agent.vendors import model as m
+from agent.vendors import model as m, sshlib
 from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire
 from agent.vendors.cisco_tree import Tree, decode_json_stream, flatten_json, flatten_terminal, flatten_xml
 
@@ -460,7 +460,7 @@ class _SshWire:
                 raise ProtocolError("this is a Poly codec, not a Cisco one: set [codec] vendor = \"poly-gs\"")
             self.buffer = self.buffer[_ok_line(self.buffer):]
         except BaseException:
-            self.transport.close()
+            sshlib.close(self.transport)
             raise
 
     def exchange(self, command: str) -> Any:
@@ -549,7 +549,7 @@ class _SshWire:
             self.channel.close()
         except Exception:  # noqa: BLE001
             pass
-        self.transport.close()
+        sshlib.close(self.transport)  # also wakes the transport thread, which sleeps on an idle socket
 
 
 _OK_LINE = re.compile(r"(?m)^(?:\x1b\[\?1034h)?(OK|ERROR)[ \t]*\n")

@@ -19,7 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from paramiko import RSAKey
+
+from agent.vendors import sshlib
+
+RSAKey = sshlib.load().RSAKey
 
 
 class LegacyRSAKey(RSAKey):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import DeviceAuthError, DeviceUnreachable, HostKeyMismatch, ProtocolError
+from agent.vendors import sshlib
 from agent.vendors.base import Connection, HostKeyUnknown
 
 
@@ -50,7 +51,7 @@ def host_entry(host: str, port: int) -> str:
 # -- known_hosts / known_certs ------------------------------------------------------------------
 def pinned_ssh_key(connection: Connection) -> tuple[str, str] | None:
     """(key type, fingerprint) pinned for this host, or None."""
-    import paramiko
+    paramiko = sshlib.load()
 
     path = connection.known_hosts
     if not path.exists():
@@ -94,7 +95,7 @@ def verify_ssh_key(connection: Connection, key: Any) -> None:
 
 
 def store_ssh_key(connection: Connection, key: Any, *, replace: bool = False) -> Path:
-    import paramiko
+    paramiko = sshlib.load()
 
     path = connection.known_hosts
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +145,7 @@ def _write_private(path: Path, write: Any) -> None:
 
 # -- fetching what the device presents (for `codec trust`) -------------------------------------
 def fetch_ssh_key(host: str, port: int, timeout: float) -> Any:
-    import paramiko
+    paramiko = sshlib.load()
 
     sock = _connect(host, port, timeout)
     transport = paramiko.Transport(sock)
@@ -189,7 +190,7 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
 # -- authenticated sessions ---------------------------------------------------------------------
 def ssh_transport(connection: Connection) -> Any:
     """An authenticated paramiko Transport, host key verified before the password is sent."""
-    import paramiko
+    paramiko = sshlib.load()
 
     sock = _connect(connection.host, connection.port, connection.timeout)
     transport = paramiko.Transport(sock)
@@ -227,7 +228,9 @@ def ssh_transport(connection: Connection) -> Any:
             raise DeviceUnreachable(f"{connection.host}: the SSH session broke during login: {exc}") from None
         if not transport.is_authenticated():
             raise DeviceAuthError(f"{connection.host} refused the login of user {connection.username!r}")
-        transport.set_keepalive(15)  # codecs drop idle SSH sessions (jsxapi issue #14)
+        # Keepalives (codecs drop idle SSH sessions, jsxapi issue #14), and a transport thread that
+        # sleeps while the kept session is idle instead of waking 10 times a second (sshlib.py).
+        sshlib.quiet_when_idle(transport, 15)
         ok = True
         return transport
     finally:

@@ -27,7 +27,7 @@ import time
 from typing import Any, Callable
 
 from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, ProtocolError
-from agent.vendors import model as m
+from agent.vendors import model as m, sshlib
 from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire
 from agent.vendors.poly_gs_text import (
     AnswerStream, CallInfo, CommandRefused, answer_prefix, get_value, parse_callinfo, parse_display,
@@ -459,7 +459,7 @@ class _SshLink(_Link):
             self.channel.get_pty(term="dumb", width=200)
             self.channel.invoke_shell()
         except Exception as exc:
-            self.transport.close()
+            sshlib.close(self.transport)
             raise DeviceUnreachable(f"{connection.host}: cannot open the API shell over SSH: {exc}") from None
 
     def login(self, wire: _TextWire) -> None:
@@ -485,7 +485,7 @@ class _SshLink(_Link):
             self.channel.close()
         except Exception:  # noqa: BLE001
             pass
-        self.transport.close()
+        sshlib.close(self.transport)  # also wakes the transport thread, which sleeps on an idle socket
 
 
 def _prompt_seen(wire: _TextWire) -> bool:
