@@ -15,6 +15,7 @@ import re
 import unicodedata
 from typing import Any, Callable
 
+from agent.errors import shown
 from agent.i18n import Text, register
 from agent.model import CheckResult, Status
 from agent.vendors import model as m
@@ -350,7 +351,7 @@ def _unknown(check_id: str, what: str, status: m.CodecStatus, path: str) -> Chec
                        remedy=Text("codec.unknown.remedy"), clause=CLAUSE)
 
 
-def m_not_reported() -> str:
+def m_not_reported() -> Text:
     from agent.vendors.base import NOT_REPORTED
 
     return NOT_REPORTED
@@ -461,7 +462,7 @@ def check_video_format(status: m.CodecStatus, expect: Any) -> CheckResult:
     else:
         fmt, source = status.video.main_source_format, Text("codec.video.src.main")
         if fmt is None:
-            if "video.main_source_format" in status.reasons and status.reasons["video.main_source_format"].startswith("no signal"):
+            if m.is_no_signal(status.reasons.get("video.main_source_format")):
                 return _result("codec.video_format", Status.FAIL, Text("codec.video.nosignal"),
                                expected=expect.video_format, remedy=Text("codec.video.nosignal.remedy"))
             return _unknown("codec.video_format", "video", status, "video.main_source_format")
@@ -679,17 +680,17 @@ def evaluate(status: m.CodecStatus, expect: Any, *, host: str, user: str) -> lis
 
 # -- when no status could be read ----------------------------------------------------------------
 def unreachable(host: str, error: BaseException) -> list[CheckResult]:
-    return [_result("codec.reachable", Status.FAIL, Text("codec.reachable.fail", host=host, error=str(error)),
+    return [_result("codec.reachable", Status.FAIL, Text("codec.reachable.fail", host=host, error=shown(error)),
                     remedy=Text("codec.reachable.fail.remedy"))]
 
 
 def login_failed(host: str, error: BaseException, kind: str) -> list[CheckResult]:
     ok = _result("codec.reachable", Status.PASS, Text("codec.reachable.answered", host=host))
     status = Status.ERROR if kind == "untrusted" else Status.FAIL
-    return [ok, _result("codec.login", status, Text(f"codec.login.{kind}", error=str(error)),
+    return [ok, _result("codec.login", status, Text(f"codec.login.{kind}", error=shown(error)),
                         remedy=Text(f"codec.login.{kind}.remedy"))]
 
 
 def protocol_error(host: str, error: BaseException) -> list[CheckResult]:
-    return [_result("codec.reachable", Status.ERROR, Text("codec.reachable.error", host=host, error=str(error)),
+    return [_result("codec.reachable", Status.ERROR, Text("codec.reachable.error", host=host, error=shown(error)),
                     remedy=Text("codec.reachable.error.remedy"))]

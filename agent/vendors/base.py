@@ -26,8 +26,17 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Protocol
 
 from agent.errors import DeviceError, ProbeError
+from agent.i18n import Text, register
 from agent.secrets import Secret
 from agent.vendors import model as m
+
+register(
+    {
+        "codec.reason.not_reported": ("thiết bị không báo giá trị này", "the device did not report this value"),
+        "codec.reason.not_implemented": ("driver này chưa đọc phần này", "not implemented by this driver"),
+        "codec.err.no_session": ("{driver}: chưa mở phiên làm việc với thiết bị", "{driver}: no open session"),
+    }
+)
 
 
 class CommandNotAllowed(ProbeError):
@@ -44,7 +53,14 @@ class HostKeyUnknown(DeviceError):
 
 
 class NotExposed(Exception):
-    """Raised by a getter when the device does not expose that part at all (becomes null + reason)."""
+    """Raised by a getter when the device does not expose that part at all (becomes null + reason).
+
+    Its one argument is the reason: a Text (rendered in the report's language) or a string.
+    """
+
+    @property
+    def reason(self) -> Text | str | None:
+        return self.args[0] if self.args else None
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -153,7 +169,8 @@ _EMPTY_PARTS: dict[str, Callable[[], Any]] = {
     "audio": m.Audio,
 }
 
-NOT_REPORTED = "the device did not report this value"
+NOT_REPORTED = Text("codec.reason.not_reported")
+NOT_IMPLEMENTED = Text("codec.reason.not_implemented")
 
 
 class CodecDriver:
@@ -182,7 +199,7 @@ class CodecDriver:
         self.connection = connection
         self._guard: _Guard | None = None
         self._lock = threading.RLock()
-        self._reasons: dict[str, str] = {}
+        self._reasons: dict[str, Text | str] = {}
         self.sessions_opened = 0  # for bench/ and the "one session per poll" tests
 
     # -- session ------------------------------------------------------------------------------
@@ -215,7 +232,7 @@ class CodecDriver:
         guard = self._guard
         if guard is None:
             self.ALLOWED.check(command)  # refuse a forbidden command even without a session
-            raise DeviceError(f"{self.name}: no open session")
+            raise _no_session(self.name)
         return guard.send(command)
 
     @property
@@ -237,37 +254,37 @@ class CodecDriver:
         return {}
 
     def get_facts(self) -> m.Facts:
-        raise NotExposed("not implemented by this driver")
+        raise NotExposed(NOT_IMPLEMENTED)
 
     def get_network(self) -> m.NetworkInfo:
-        raise NotExposed("not implemented by this driver")
+        raise NotExposed(NOT_IMPLEMENTED)
 
     def get_standby(self) -> m.StandbyInfo:
-        raise NotExposed("not implemented by this driver")
+        raise NotExposed(NOT_IMPLEMENTED)
 
     def get_registration(self) -> m.Registration:
-        raise NotExposed("not implemented by this driver")
+        raise NotExposed(NOT_IMPLEMENTED)
 
     def get_calls(self) -> list[m.Call]:
-        raise NotExposed("not implemented by this driver")
+        raise NotExposed(NOT_IMPLEMENTED)
 
     def get_call_rate(self) -> m.CallRate:
-        raise NotExposed("not implemented by this driver")
+        raise NotExposed(NOT_IMPLEMENTED)
 
     def get_monitors(self) -> list[m.Monitor]:
-        raise NotExposed("not implemented by this driver")
+        raise NotExposed(NOT_IMPLEMENTED)
 
     def get_video(self) -> m.Video:
-        raise NotExposed("not implemented by this driver")
+        raise NotExposed(NOT_IMPLEMENTED)
 
     def get_audio(self) -> m.Audio:
-        raise NotExposed("not implemented by this driver")
+        raise NotExposed(NOT_IMPLEMENTED)
 
     def get_presets(self) -> list[m.Preset]:
-        raise NotExposed("not implemented by this driver")
+        raise NotExposed(NOT_IMPLEMENTED)
 
     # -- helpers for getters ------------------------------------------------------------------
-    def not_exposed(self, path: str, why: str) -> None:
+    def not_exposed(self, path: str, why: Text | str) -> None:
         """Record why the value at ``path`` (dotted, e.g. "audio.mics[1].echo_control") is None."""
         self._reasons.setdefault(path, why)
 
@@ -276,7 +293,7 @@ class CodecDriver:
         """One full poll on the open session: every getter, nulls with reasons, the raw map."""
         with self._lock:
             if self._guard is None:
-                raise DeviceError(f"{self.name}: no open session")
+                raise _no_session(self.name)
             self._reasons = {}
             started = time.monotonic()
             self._begin_poll()
@@ -287,7 +304,7 @@ class CodecDriver:
                         parts[field_name] = getattr(self, getter)()
                     except NotExposed as exc:
                         parts[field_name] = _EMPTY_PARTS[field_name]() if field_name in _EMPTY_PARTS else None
-                        self.not_exposed(field_name, str(exc) or NOT_REPORTED)
+                        self.not_exposed(field_name, exc.reason or NOT_REPORTED)
                 facts = parts.pop("facts") or m.Facts(vendor=self.vendor)
                 status = m.CodecStatus(
                     vendor=self.vendor,
@@ -314,3 +331,9 @@ class CodecDriver:
         except BaseException:
             self.close()
             raise
+
+
+def _no_session(driver: str) -> DeviceError:
+    error = DeviceError(f"{driver}: no open session")
+    error.text = Text("codec.err.no_session", driver=driver)  # type: ignore[attr-defined]
+    return error

@@ -3,7 +3,10 @@
 Drivers (agent/vendors/<vendor>.py) fill these records from their device's own answers; the
 checks (agent/checks/codec.py) and the report only ever see these records.  A value the device
 does not expose is ``None`` *and* has an entry in :attr:`CodecStatus.reasons` under its dotted
-path (``"registration.h323.status"``, ``"audio.mics[2].echo_control"``): never a guess.
+path (``"registration.h323.status"``, ``"audio.mics[2].echo_control"``): never a guess.  A reason is
+an ``agent.i18n.Text`` from the driver's catalogue (rendered in the report's language; a string in
+JSON), with the device's own words as parameters.  A reason meaning "there is no video signal" has a
+key ending in ``.no_signal`` (see :func:`is_no_signal`): the video check fails on it.
 
 The JSON shape (``to_plain`` of :class:`CodecStatus`) is documented in docs/codec.md.
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+
+from agent.i18n import Text
 
 # Normalised registration states (the raw device word is kept next to it).
 REGISTERED = "registered"
@@ -144,8 +149,8 @@ class CodecStatus:
     video: Video = field(default_factory=Video)
     audio: Audio = field(default_factory=Audio)
     presets: list[Preset] | None = None
-    # dotted path of a None value -> why the device did not give it
-    reasons: dict[str, str] = field(default_factory=dict)
+    # dotted path of a None value -> why the device did not give it (a Text; a string in JSON)
+    reasons: dict[str, Text | str] = field(default_factory=dict)
     insecure_transport: bool = False  # plain HTTP/Telnet: the report warns
     raw: dict[str, Any] = field(default_factory=dict)  # what was read, secrets redacted (diagnostics)
 
@@ -153,13 +158,20 @@ class CodecStatus:
     def in_call(self) -> bool:
         return bool(self.calls)
 
-    def reason(self, path: str) -> str | None:
+    def reason(self, path: str) -> Text | str | None:
         """Why ``path`` is None, looking up the nearest documented parent too."""
         while path:
             if path in self.reasons:
                 return self.reasons[path]
             path = path.rpartition(".")[0]
         return None
+
+
+def is_no_signal(reason: Text | str | None) -> bool:
+    """True for a reason that says the value is missing because there is no video signal."""
+    if isinstance(reason, Text):
+        return reason.key.endswith(".no_signal")
+    return bool(reason) and str(reason).startswith("no signal")
 
 
 def missing_reasons(value: Any, path: str = "") -> list[str]:
