@@ -24,6 +24,7 @@ from .authcache import VerifiedTokens
 from .config import Settings
 from .errors import ApiError, StorageUnavailable
 from .i18n import translator
+from .schedule_cache import ScheduleCache, schedule_json
 from .storage import Storage, open_storage
 from .timeutil import Clock, format_rfc3339, parse_rfc3339, system_clock
 from .view import filter_rooms, summarize
@@ -137,6 +138,11 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
                     log.info("room %s is now %s", t.room_id, t.liveness)
             except Exception:  # keep sweeping; the next round retries
                 log.exception("liveness sweep failed")
+            try:
+                for ev in await run_in_threadpool(app.state.storage.sweep_meetings, app.state.clock()):
+                    log.info("room %s: %s", ev.room_id, ev.message)
+            except Exception:
+                log.exception("meeting sweep failed")
 
     async def _pruner(app: FastAPI):
         while True:
@@ -253,15 +259,31 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         now = app.state.clock()
         hb_json = raw.decode("utf-8") if len(raw) < 16384 else json.dumps(body, ensure_ascii=False)
         sent_at = parse_rfc3339(body["sent_at"])
-        stored = known is not None and await app.state.storage.heartbeat_fast_async(
-            room_id, token_id, token_hash, int(now // 60), settings.rate_limit_per_minute, body, hb_json,
-            sent_at, now)
-        if not stored:
+        version = None
+        if known is not None:
+            version = await app.state.storage.heartbeat_fast_async(
+                room_id, token_id, token_hash, int(now // 60), settings.rate_limit_per_minute, body, hb_json,
+                sent_at, now)
+        if version is None:
             if known is not None:  # not online, rate-limited, or the token changed: the full path decides
                 await authenticate_token(token_id, secret)
             await app.state.storage.record_heartbeat_async(room_id, body, hb_json, sent_at, now)
-        return JSONResponse({"server_time": format_rfc3339(now), "accepted": True,
-                             "heartbeat_interval_s": int(body.get("interval_s") or 30)})
+        fragment = schedules.get(room_id, version, now)
+        if fragment is None:
+            fragment = await room_schedule(room_id, now)
+        # The answer is assembled as text: the schedule fragment is serialised once per change.
+        text = (f'{{"server_time":"{format_rfc3339(now)}","accepted":true,'
+                f'"heartbeat_interval_s":{int(body.get("interval_s") or 30)},"schedule":{fragment}}}')
+        return Response(text.encode("utf-8"), media_type="application/json")
+
+    schedules = ScheduleCache()
+    app.state.schedules = schedules
+
+    async def room_schedule(room_id: str, now: float) -> str:
+        version, meetings, valid_until = await run_in_threadpool(app.state.storage.schedule_for_room, room_id, now)
+        fragment = schedule_json(meetings, now)
+        schedules.put(room_id, version, valid_until, fragment)
+        return fragment
 
     app.add_route("/api/v1/heartbeat", heartbeat, methods=["POST"])
 
@@ -299,6 +321,14 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
             if p:
                 rejected.append({"id": rid, "code": "invalid_body", "reason": schemas.describe(p[:5])})
                 continue
+            if kind == "session" and rec["body"].get("schema") == "hntht.session/1":
+                sid = rec["body"]["session_id"]
+                if not sid.startswith(auth.room_id + "/"):
+                    rejected.append({"id": rid, "code": "room_mismatch",
+                                     "reason": "body.session_id does not start with this batch's room_id"})
+                    continue
+                rec = dict(rec, session_start=parse_rfc3339(rec["body"]["start"]),
+                           session_end=parse_rfc3339(rec["body"]["end"]) if rec["body"].get("end") else None)
             rec = dict(rec, at_epoch=parse_rfc3339(rec["at"]))
             if kind == "check_report":
                 rec["generated_epoch"] = parse_rfc3339(rec["body"]["generated_at"])

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from ..errors import ConfigError, RoomExists, StorageError, StorageUnavailable, UnknownRoom
 from .coalesce import Coalescer
 from .migrations import MIGRATIONS, statements
+from .regulation import RegulationStore
 
 # Liveness thresholds in heartbeat intervals (docs/collector-api.md §5).
 STALE_AFTER_INTERVALS = 1.5
@@ -116,7 +117,7 @@ class _Tx:
         return self._cur.rowcount
 
 
-class Storage:
+class Storage(RegulationStore):
     """Backend-independent queries; subclasses provide connections and transactions."""
 
     dialect = "?"
@@ -249,10 +250,13 @@ class Storage:
         return (now, now + interval * STALE_AFTER_INTERVALS, now + interval * OFFLINE_AFTER_INTERVALS, interval,
                 hb_json, sent_at, overall, now, overall, hb["agent_version"], hb["boot_id"])
 
+    # RETURNING the schedule version: the same statement tells the process whether the room's cached
+    # schedule is still current (docs/collector.md, "Performance": no extra round trip per heartbeat).
     _HB_FAST_SQL = (f"UPDATE room_state SET {_HB_SET}, {_RL_SET} "
                     "WHERE room_id = ? AND liveness = 'online' AND (rl_window <> ? OR rl_count < ?) "
                     "AND EXISTS (SELECT 1 FROM rooms WHERE rooms.room_id = ? AND rooms.token_id = ? "
-                    "AND rooms.token_hash = ? AND rooms.enabled = 1)")
+                    "AND rooms.token_hash = ? AND rooms.enabled = 1) "
+                    "RETURNING (SELECT version FROM schedule_version WHERE id = 1)")
     _HB_ONLINE_SQL = f"UPDATE room_state SET {_HB_SET} WHERE room_id = ? AND liveness = 'online'"
 
     @classmethod
@@ -261,16 +265,17 @@ class Storage:
                 + (window, window, room_id, window, rate_limit, room_id, token_id, token_hash))
 
     def heartbeat_fast(self, room_id: str, token_id: str, token_hash: str, window: int, rate_limit: int,
-                       hb: dict, hb_json: str, sent_at: float, now: float) -> bool:
+                       hb: dict, hb_json: str, sent_at: float, now: float) -> Optional[int]:
         """The common case in ONE autocommit statement: the room is already online, its token is still
         the one the caller verified (same id and hash, room enabled: a rotate or disable in any process
         takes effect at once), and this request stays within the rate limit; count it and store the
         heartbeat. False when any of that does not hold: the caller then takes the general path
-        (`authenticate` + `record_heartbeat`), which decides 401/429 and writes transitions."""
+        (`authenticate` + `record_heartbeat`), which decides 401/429 and writes transitions.
+        Returns the schedule version when stored, None when not."""
         with self.auto() as tx:
-            tx.execute(self._HB_FAST_SQL, self._hb_fast_params(room_id, token_id, token_hash, window, rate_limit,
-                                                                hb, hb_json, sent_at, now))
-            return tx.rowcount == 1
+            row = tx.one(self._HB_FAST_SQL, self._hb_fast_params(room_id, token_id, token_hash, window, rate_limit,
+                                                                  hb, hb_json, sent_at, now))
+            return int(row[0]) if row else None
 
     def record_heartbeat(self, room_id: str, hb: dict, hb_json: str, sent_at: float, now: float) -> list[NewEvent]:
         """Store the latest heartbeat; bring the room online (one `room.online` event per transition)."""
@@ -310,7 +315,7 @@ class Storage:
     async def authenticate_async(self, token_id: str, window: int) -> Optional[RoomAuth]:
         return await _to_thread(self.authenticate, token_id, window)
 
-    async def heartbeat_fast_async(self, *args) -> bool:
+    async def heartbeat_fast_async(self, *args) -> Optional[int]:
         return await _to_thread(self.heartbeat_fast, *args)
 
     async def record_heartbeat_async(self, room_id: str, hb: dict, hb_json: str, sent_at: float,
@@ -403,6 +408,7 @@ class Storage:
                 events.append(NewEvent(room_id, rec["at_epoch"], b["type"], b["severity"], b.get("area"),
                                        b["message"], b.get("data") or {}, "agent", rec["id"]))
         yield from self._insert_events_plan(events, now)
+        yield from self._derive_plan(room_id, fresh, now)
         reports = [r for r in fresh if r["kind"] == "check_report"]
         if reports:
             newest = max(reports, key=lambda r: r["generated_epoch"])
@@ -571,20 +577,24 @@ class Storage:
         return out
 
     def count(self, table: str) -> int:
-        if table not in {"records", "events", "rooms", "sessions", "check_state", "login_failures"}:
+        if table not in {"records", "events", "rooms", "sessions", "check_state", "login_failures", "call_sessions",
+                         "room_alerts", "meetings"}:
             raise ValueError(table)
         with self.read() as tx:
             return int(tx.one(f"SELECT COUNT(*) FROM {table}")[0])
 
     # -- viewers and sessions --------------------------------------------------------------
-    def add_viewer(self, username: str, password_hash: str, now: float) -> None:
+    def add_viewer(self, username: str, password_hash: str, now: float, role: Optional[str] = None) -> None:
+        """Create a viewer (role `viewer` unless given) or reset its password (and role, when given)."""
         with self.tx() as tx:
             if tx.one("SELECT 1 FROM viewers WHERE username = ?", (username,)):
                 tx.execute("UPDATE viewers SET password_hash = ?, enabled = 1 WHERE username = ?",
                            (password_hash, username))
+                if role:
+                    tx.execute("UPDATE viewers SET role = ? WHERE username = ?", (role, username))
             else:
-                tx.execute("INSERT INTO viewers (username, password_hash, enabled, created_at) VALUES (?, ?, 1, ?)",
-                           (username, password_hash, now))
+                tx.execute("INSERT INTO viewers (username, password_hash, enabled, created_at, role) "
+                           "VALUES (?, ?, 1, ?, ?)", (username, password_hash, now, role or "viewer"))
 
     def set_viewer_enabled(self, username: str, enabled: bool) -> None:
         with self.tx() as tx:
@@ -594,10 +604,10 @@ class Storage:
             if not enabled:
                 tx.execute("DELETE FROM sessions WHERE username = ?", (username,))
 
-    def viewer(self, username: str) -> Optional[tuple[str, bool]]:
+    def viewer(self, username: str) -> Optional[tuple[str, bool, str]]:
         with self.read() as tx:
-            row = tx.one("SELECT password_hash, enabled FROM viewers WHERE username = ?", (username,))
-        return (row[0], bool(row[1])) if row else None
+            row = tx.one("SELECT password_hash, enabled, role FROM viewers WHERE username = ?", (username,))
+        return (row[0], bool(row[1]), row[2]) if row else None
 
     def create_session(self, id_hash: str, username: str, csrf: str, now: float, ttl: float) -> None:
         with self.tx() as tx:
@@ -605,11 +615,12 @@ class Storage:
             tx.execute("INSERT INTO sessions (id_hash, username, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                        (id_hash, username, csrf, now, now + ttl))
 
-    def session(self, id_hash: str, now: float) -> Optional[tuple[str, str]]:
+    def session(self, id_hash: str, now: float) -> Optional[tuple[str, str, str]]:
+        """(username, csrf token, role) of a live session."""
         with self.read() as tx:
-            row = tx.one("SELECT s.username, s.csrf FROM sessions s JOIN viewers v ON v.username = s.username "
+            row = tx.one("SELECT s.username, s.csrf, v.role FROM sessions s JOIN viewers v ON v.username = s.username "
                          "WHERE s.id_hash = ? AND s.expires_at > ? AND v.enabled = 1", (id_hash, now))
-        return (row[0], row[1]) if row else None
+        return (row[0], row[1], row[2]) if row else None
 
     def delete_session(self, id_hash: str) -> None:
         with self.tx() as tx:
@@ -800,7 +811,7 @@ class PostgresStorage(Storage):
             return await super().authenticate_async(token_id, window)
         return self._auth_from_row(await self._execute_async(self._AUTH_SQL, (window, window, token_id), True))
 
-    async def heartbeat_fast_async(self, *args) -> bool:
+    async def heartbeat_fast_async(self, *args) -> Optional[int]:
         if self._apool is None:
             return await super().heartbeat_fast_async(*args)
         return await self._coalescer.submit(args)
@@ -821,9 +832,9 @@ class PostgresStorage(Storage):
         "WHERE s.room_id = v.room_id AND s.liveness = 'online' AND (s.rl_window <> v.win OR s.rl_count < v.lim) "
         "AND EXISTS (SELECT 1 FROM rooms r WHERE r.room_id = v.room_id AND r.token_id = v.token_id "
         "AND r.token_hash = v.token_hash AND r.enabled = 1) "
-        "RETURNING s.room_id")
+        "RETURNING s.room_id, (SELECT version FROM schedule_version WHERE id = 1)")
 
-    async def _heartbeat_fast_many(self, rows) -> set:
+    async def _heartbeat_fast_many(self, rows) -> dict:
         cols: list[list] = [[] for _ in range(14)]
         # Rows in room order, so concurrent statements of several processes lock rows in one order.
         for room_id, token_id, token_hash, window, rate_limit, hb, hb_json, sent_at, now in sorted(rows, key=lambda r: r[0]):
@@ -836,9 +847,9 @@ class PostgresStorage(Storage):
         try:
             async with self._apool.connection() as conn:
                 cur = await conn.execute(self._translate(self._HB_FAST_MANY_SQL), cols)
-                return {r[0] for r in await cur.fetchall()}
+                return {r[0]: int(r[1]) for r in await cur.fetchall()}
         except (self._psycopg.errors.DeadlockDetected, self._psycopg.errors.SerializationFailure):
-            return set()  # nothing applied: each heartbeat takes the full path on its own
+            return {}  # nothing applied: each heartbeat takes the full path on its own
         except self._psycopg.OperationalError as exc:
             raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from exc
         except PoolTimeout as exc:

@@ -10,13 +10,14 @@ once per statement (two heartbeats of one room go into consecutive statements, i
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, Hashable, Sequence
+from typing import Any, Awaitable, Callable, Hashable, Sequence, Union
 
 
 class Coalescer:
-    def __init__(self, run_batch: Callable[[Sequence[tuple]], Awaitable[set]],
+    def __init__(self, run_batch: Callable[[Sequence[tuple]], Awaitable[Union[set, dict]]],
                  key: Callable[[tuple], Hashable], *, max_batch: int = 100, max_inflight: int = 4):
-        self._run_batch = run_batch  # rows -> the keys of the rows it applied
+        # rows -> the keys of the rows it applied (a set), or {key: result} for the applied rows
+        self._run_batch = run_batch
         self._key = key
         self._max_batch = max_batch
         self._max_inflight = max_inflight
@@ -24,8 +25,9 @@ class Coalescer:
         self._inflight = 0
         self._tasks: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
 
-    async def submit(self, row: tuple) -> bool:
-        """True when the row was applied, False when the statement's conditions did not hold for it."""
+    async def submit(self, row: tuple) -> Any:
+        """True (or the row's result, when the batch returns a dict) when the row was applied; False
+        (None for a dict) when the statement's conditions did not hold for it."""
         fut = asyncio.get_running_loop().create_future()
         self._queue.append((row, fut))
         if self._inflight < self._max_inflight:
@@ -65,6 +67,7 @@ class Coalescer:
                     continue
                 for row, fut in batch:
                     if not fut.done():
-                        fut.set_result(self._key(row) in applied)
+                        key = self._key(row)
+                        fut.set_result(applied.get(key) if isinstance(applied, dict) else key in applied)
         finally:
             self._inflight -= 1

@@ -103,6 +103,78 @@ CREATE INDEX records_received_at ON records (received_at);
 CREATE INDEX events_received_at ON events (received_at);
 """
 
+# v3: the regulation's workflow (docs/collector.md "Meetings", "Forms"). Meetings and their rooms; a
+# version counter bumped by every meeting change (read by the heartbeat statement itself, so each
+# process knows when its cached schedules are stale); call sessions (latest record per session_id);
+# alerts with one row per (room, kind, ref) so that a transition is an INSERT that only one process
+# wins; Phụ lục III contacts; technicians' entries per room and meeting (or unscheduled session);
+# viewer roles.
+_V3 = """
+CREATE TABLE meetings (
+    meeting_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    chair_room_id TEXT,
+    start_at {real} NOT NULL,
+    end_at {real} NOT NULL,
+    rehearsal_at {real},
+    emergency INTEGER NOT NULL DEFAULT 0,
+    created_at {real} NOT NULL,
+    updated_at {real} NOT NULL,
+    updated_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX meetings_start ON meetings (start_at);
+CREATE TABLE meeting_rooms (
+    meeting_id TEXT NOT NULL REFERENCES meetings(meeting_id) ON DELETE CASCADE,
+    room_id TEXT NOT NULL REFERENCES rooms(room_id),
+    PRIMARY KEY (meeting_id, room_id)
+);
+CREATE INDEX meeting_rooms_room ON meeting_rooms (room_id);
+CREATE TABLE schedule_version (
+    id INTEGER PRIMARY KEY,
+    version BIGINT NOT NULL
+);
+INSERT INTO schedule_version (id, version) VALUES (1, 1);
+CREATE TABLE call_sessions (
+    session_id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL REFERENCES rooms(room_id),
+    meeting_id TEXT,
+    start_at {real} NOT NULL,
+    end_at {real},
+    final INTEGER NOT NULL,
+    at {real} NOT NULL,
+    record_id TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX call_sessions_room_start ON call_sessions (room_id, start_at);
+CREATE INDEX call_sessions_meeting ON call_sessions (meeting_id);
+CREATE TABLE room_alerts (
+    room_id TEXT NOT NULL REFERENCES rooms(room_id),
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    opened_at {real} NOT NULL,
+    closed_at {real},
+    source TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{{}}',
+    PRIMARY KEY (room_id, kind, ref)
+);
+CREATE INDEX room_alerts_open ON room_alerts (closed_at, kind);
+CREATE TABLE room_contacts (
+    room_id TEXT PRIMARY KEY REFERENCES rooms(room_id),
+    data TEXT NOT NULL,
+    updated_at {real} NOT NULL,
+    updated_by TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE room_notes (
+    room_id TEXT NOT NULL REFERENCES rooms(room_id),
+    ref TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated_at {real} NOT NULL,
+    updated_by TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (room_id, ref)
+);
+ALTER TABLE viewers ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer'
+"""
+
 MIGRATIONS = [
     (
         1,
@@ -115,6 +187,12 @@ MIGRATIONS = [
         "failed-login counters; received_at indexes for retention",
         _V2.format(real="REAL"),
         _V2.format(real="DOUBLE PRECISION"),
+    ),
+    (
+        3,
+        "meetings, schedule version, call sessions, alerts, contacts (Phụ lục III), technicians' notes, roles",
+        _V3.format(real="REAL"),
+        _V3.format(real="DOUBLE PRECISION"),
     ),
 ]
 

@@ -144,8 +144,10 @@ def test_hostile_strings_are_data_not_sql(storage):
 def test_sessions_and_viewers(storage):
     storage.add_viewer("op", "scrypt$hash", T0)
     storage.create_session("h1", "op", "csrf1", T0, ttl=100)
-    assert storage.session("h1", T0 + 50) == ("op", "csrf1")
+    assert storage.session("h1", T0 + 50) == ("op", "csrf1", "viewer")
     assert storage.session("h1", T0 + 101) is None
+    storage.set_viewer_role("op", "operator")
+    assert storage.session("h1", T0 + 50)[2] == "operator"
     storage.set_viewer_enabled("op", False)
     assert storage.session("h1", T0 + 50) is None
 
@@ -184,7 +186,7 @@ def test_prune_keeps_recent_data_and_the_latest_report(storage):
     # The only check report is old but is still the room's latest: it stays, and the board shows it.
     assert storage.latest_report("qn-a")["record_id"] == "qn-a/boot-1/1"
     assert storage.count("records") == 3 and storage.count("events") == 1
-    assert storage.session("live", T0 + 1) == ("op", "c")
+    assert storage.session("live", T0 + 1) == ("op", "c", "viewer")
     assert [e["at"] for e in storage.room_events("qn-a")] == [new]
     # 0 keeps forever; a second run finds nothing more.
     assert storage.prune(T0 + 1000 * day, records_days=0, events_days=0)["records"] == 0
@@ -254,7 +256,8 @@ def test_coalesced_heartbeats_one_statement_same_rules(db_url, backend):
         results = asyncio.run(main())
         by_room: dict[str, list[bool]] = {}
         for (room, _n), ok in zip([(r, n) for n in range(1, 3) for r in tokens] + [("qn-5", 3), ("qn-6", 3)], results):
-            by_room.setdefault(room, []).append(ok)
+            by_room.setdefault(room, []).append(ok is not None)  # the schedule version when applied
+            assert ok is None or ok == st.schedule_version()
         assert by_room["qn-3"] == [False, False] and by_room["qn-4"] == [False, False]
         assert by_room["qn-5"] == [True, True, False] and by_room["qn-6"] == [True, True, False]
         for room in tokens:
