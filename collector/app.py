@@ -416,6 +416,9 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         return {"events": [_event_out(e) for e in events], "next_after": events[-1]["seq"] if events else after}
 
     install_board(app)
+    from .workflow import install_workflow  # noqa: E402
+
+    install_workflow(app)
     return app
 
 

@@ -94,8 +94,17 @@ def _anonymous_allowed(request: Request) -> bool:
         return False
 
 
-async def current_viewer(request: Request) -> Optional[tuple[str, str]]:
-    """(username, csrf) of the logged-in viewer, or None."""
+ROLE_RANK = {"viewer": 0, "technician": 1, "operator": 2}
+ROLES = tuple(ROLE_RANK)
+
+
+def role_allows(role: str, need: str) -> bool:
+    """viewer (read) < technician (+ room contacts and meeting notes) < operator (+ meetings)."""
+    return ROLE_RANK.get(role, -1) >= ROLE_RANK[need]
+
+
+async def current_viewer(request: Request) -> Optional[tuple[str, str, str]]:
+    """(username, csrf, role) of the logged-in viewer, or None."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         found = await run_in_threadpool(request.app.state.storage.session, security.hash_session_id(cookie),
@@ -105,12 +114,20 @@ async def current_viewer(request: Request) -> Optional[tuple[str, str]]:
     return None
 
 
-async def viewer_for_api(request: Request) -> str:
-    """Read API: a session cookie or HTTP Basic viewer credentials; room tokens are not viewers."""
+async def viewer_for_api(request: Request, need: str = "viewer") -> str:
+    """Read API: a session cookie or HTTP Basic viewer credentials; room tokens are not viewers. With
+    `need`, the viewer's role must allow it (403 `forbidden` otherwise). A write through the session
+    cookie must carry the session's CSRF token in `X-CSRF-Token` (HTTP Basic needs none: a browser
+    never sends it on its own)."""
     if _anonymous_allowed(request):
-        return "anonymous"
+        return "anonymous"  # the embedded demo, loopback only
     found = await current_viewer(request)
     if found:
+        if request.method not in ("GET", "HEAD") and not hmac.compare_digest(
+                request.headers.get("x-csrf-token", ""), found[1]):
+            raise ApiError(403, "forbidden", "missing or wrong X-CSRF-Token for a cookie session")
+        if not role_allows(found[2], need):
+            raise ApiError(403, "forbidden", f"this needs the {need} role")
         return found[0]
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -122,6 +139,9 @@ async def viewer_for_api(request: Request) -> str:
         if user:
             ok, wait = await login_attempt(request, user, password)
             if ok:
+                row = await run_in_threadpool(request.app.state.storage.viewer, user)
+                if not role_allows(row[2] if row else "", need):
+                    raise ApiError(403, "forbidden", f"this needs the {need} role")
                 return user
             if wait:
                 raise ApiError(429, "rate_limited", "too many failed logins; try again later",
@@ -211,13 +231,17 @@ def install_board(app: FastAPI) -> None:
             if not groups or groups[-1]["key"] != key:
                 groups.append({"key": key, "level": s["level"], "district": s["district"], "rooms": []})
             groups[-1]["rooms"].append(s)
+        alerts = await run_in_threadpool(lambda: request.app.state.storage.alerts(open_only=True, now=now))
+        names = {s["room_id"]: s["name"] for s in summaries}
+        for a in alerts:
+            a["room_name"] = names.get(a["room_id"], a["room_id"])
         totals = {"rooms": len(summaries),
                   "online": sum(1 for s in summaries if s["liveness"] == "online"),
                   "ready": sum(1 for s in summaries if s["readiness"] == "ready"),
                   "problems": sum(1 for s in summaries if has_problem(s))}
         return _render(request, "board.html", lang, groups=groups, levels=levels, districts=districts,
                        sel_level=level or "", sel_district=district or "", only_problems=only_problems,
-                       totals=totals, now=now, viewer=viewer, areas=AREAS)
+                       totals=totals, now=now, viewer=viewer, areas=AREAS, alerts=alerts)
 
     @app.get("/rooms/{room_id}", response_class=HTMLResponse)
     async def room_page(request: Request, room_id: str):
@@ -236,9 +260,11 @@ def install_board(app: FastAPI) -> None:
         events = await run_in_threadpool(storage.room_events, room_id, 50)
         hb = room["heartbeat"] or {}
         skew = (room["sent_at"] - room["last_heartbeat_at"]) if room["sent_at"] and room["last_heartbeat_at"] else None
+        actor = viewer if viewer is not None else ("anonymous", "", "operator")  # anonymous: embedded demo only
+        extra = await request.app.state.room_page_extra(request, room_id, actor)
         return _render(request, "room.html", lang, room=summary, hb=hb, report=report and report["report"],
                        report_received_at=report and report["received_at"], events=events, viewer=viewer,
-                       skew=skew, areas=AREAS)
+                       skew=skew, areas=AREAS, csrf=actor[1], **extra)
 
     @app.get("/login", response_class=HTMLResponse)
     async def login_form(request: Request):

@@ -40,6 +40,14 @@ class Settings:
     retention_records_days: float = 400.0
     retention_events_days: float = 400.0
     prune_interval_s: float = 3600.0
+    # The reporting unit printed as items 1-5 of Phụ lục II (a district's roll-up uses its own room's
+    # Phụ lục III contacts instead).
+    report_unit_name: str = "Sở Thông tin và Truyền thông tỉnh Quảng Ninh"
+    report_unit_address: str = ""
+    report_unit_phone: str = ""
+    report_unit_email: str = ""
+    report_unit_contact: str = ""
+    report_unit_contact_phone: str = ""
 
     @classmethod
     def from_env(cls, env=None, **overrides) -> "Settings":
