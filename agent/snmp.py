@@ -15,7 +15,8 @@ pysmi at run time).  What it adds on top of pysnmp:
 * **Value normalisation** (:func:`to_int`, :func:`to_number`, :func:`to_text`, :func:`to_oid`):
   agents send Gauge32 where the MIB says INTEGER, numbers as strings, NULL, ``noSuchObject``,
   ``noSuchInstance`` and 65535 / 4294967295 / -1 for "unknown".  Each function returns
-  ``(value, None)`` or ``(None, reason)`` and never raises, whatever the agent sent.
+  ``(value, None)`` or ``(None, reason)`` and never raises, whatever the agent sent.  A reason is an
+  ``agent.i18n.Text`` (rendered in the report's language; :func:`reason_for` prefixes the object name).
 
 Secrets (community, v3 keys) live in :class:`agent.secrets.Secret` until the moment pysnmp
 needs them, and are never put in a message, a repr or an exception.
@@ -30,6 +31,80 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from agent.errors import DeviceAuthError, DeviceUnreachable, ProtocolError
+from agent.i18n import Text, register
+
+register(
+    {
+        "snmp.reason.object": ("{obj}: {why}", "{obj}: {why}"),
+        "snmp.reason.either": ("{first}; {second}", "{first}; {second}"),
+        "snmp.reason.missing": ("thiết bị không trả về đối tượng này", "the agent did not return this object"),
+        "snmp.reason.no_such_object": (
+            "thiết bị không hỗ trợ đối tượng này (noSuchObject)",
+            "the agent does not implement this object (noSuchObject)",
+        ),
+        "snmp.reason.no_such_instance": (
+            "thiết bị không có bản ghi này (noSuchInstance)",
+            "the agent has no such instance (noSuchInstance)",
+        ),
+        "snmp.reason.end_of_view": (
+            "vượt quá phạm vi MIB của thiết bị (endOfMibView)",
+            "past the end of the agent's MIB view (endOfMibView)",
+        ),
+        "snmp.reason.null": ("thiết bị trả về giá trị rỗng (NULL)", "the agent answered NULL"),
+        "snmp.reason.not_number": ("không phải số: thiết bị gửi {type}", "not a number: the agent sent {type}"),
+        "snmp.reason.not_number_text": ("không phải số: {type} {text}", "not a number: {type} {text}"),
+        "snmp.reason.not_finite": ("không phải số hữu hạn: {text}", "not a finite number: {text}"),
+        "snmp.reason.sentinel": (
+            "thiết bị báo {number}, giá trị nó dùng cho \"không rõ\"",
+            "the agent reports {number}, its value for unknown",
+        ),
+        "snmp.reason.below_range": (
+            "{number} nhỏ hơn {limit}, ngoài phạm vi của đối tượng",
+            "{number} is below {limit}, outside the object's range",
+        ),
+        "snmp.reason.above_range": (
+            "{number} lớn hơn {limit}, ngoài phạm vi của đối tượng",
+            "{number} is above {limit}, outside the object's range",
+        ),
+        "snmp.reason.below_plausible": (
+            "{number} nhỏ hơn {limit}, không phải giá trị hợp lý",
+            "{number} is below {limit}, not a plausible value",
+        ),
+        "snmp.reason.above_plausible": (
+            "{number} lớn hơn {limit}, không phải giá trị hợp lý",
+            "{number} is above {limit}, not a plausible value",
+        ),
+        "snmp.reason.unreadable": ("không đọc được giá trị {type}", "unreadable {type}"),
+        "snmp.reason.not_string": ("không phải chuỗi ký tự: thiết bị gửi {type}", "not a string: the agent sent {type}"),
+        "snmp.reason.empty_string": ("thiết bị gửi chuỗi rỗng", "the agent sent an empty string"),
+        "snmp.reason.not_oid": ("không phải OID: thiết bị gửi {type}", "not an OID: the agent sent {type}"),
+        "snmp.reason.unreadable_oid": ("không đọc được OID", "unreadable OID"),
+        "snmp.reason.empty_oid": ("OID rỗng", "empty OID"),
+        "snmp.err.resolve": (
+            "không phân giải được địa chỉ thiết bị SNMP {host}: {error}",
+            "cannot resolve SNMP agent {host}: {error}",
+        ),
+        "snmp.err.no_time": (
+            "hết thời gian cho yêu cầu SNMP tới {where}",
+            "no time left for an SNMP request to {where}",
+        ),
+        "snmp.err.refused": ("{where} từ chối {credentials}: {error}", "{where} refused {credentials}: {error}"),
+        "snmp.err.timeout": (
+            "{where} không trả lời SNMP ({credentials}) trong thời hạn",
+            "no SNMP response from {where} ({credentials}) before the timeout",
+        ),
+        "snmp.err.deadline": ("{where} không trả lời SNMP trong thời hạn", "no SNMP response from {where} before the deadline"),
+        "snmp.err.failed": ("yêu cầu SNMP {what} tới {where} thất bại: {error}", "SNMP {what} to {where} failed: {error}"),
+        "snmp.err.status": (
+            "yêu cầu SNMP {what} tới {where}: thiết bị trả lời {status} tại vị trí {index}",
+            "SNMP {what} to {where}: agent answered {status} at index {index}",
+        ),
+        "snmp.err.loop": (
+            "thiết bị SNMP {where} không đi tiếp sau {oid} (OID không tăng)",
+            "SNMP agent {where} does not advance past {oid} (OID not increasing)",
+        ),
+    }
+)
 
 # Values agents use for "unknown" in integer objects (ups.md §2.4, §5.8): 16-bit and 32-bit
 # maxima, the same ×10 for objects in tenths (Socomec Net Vision: 655350), and -1.
@@ -37,10 +112,10 @@ SENTINELS = frozenset({-1, 65535, 655350, 2147483647, 4294967295, 42949672950})
 
 # pysnmp classes that mean "no value" (compared by name: pysnmp exposes them from several modules).
 _ABSENT = {
-    "NoSuchObject": "the agent does not implement this object (noSuchObject)",
-    "NoSuchInstance": "the agent has no such instance (noSuchInstance)",
-    "EndOfMibView": "past the end of the agent's MIB view (endOfMibView)",
-    "Null": "the agent answered NULL",
+    "NoSuchObject": Text("snmp.reason.no_such_object"),
+    "NoSuchInstance": Text("snmp.reason.no_such_instance"),
+    "EndOfMibView": Text("snmp.reason.end_of_view"),
+    "Null": Text("snmp.reason.null"),
 }
 
 MAX_VAR_BINDS = 24  # per GET PDU; an agent that answers tooBig gets the PDU split in halves
@@ -48,6 +123,13 @@ MAX_VAR_BINDS = 24  # per GET PDU; an agent that answers tooBig gets the PDU spl
 
 class SnmpError(ProtocolError):
     """Root of the SNMP client's own errors that are not timeouts or authentication."""
+
+
+def _error(cls: type, message: str, key: str, **params: Any) -> Any:
+    """``cls(message)`` (English, for logs) that shows ``Text(key, **params)`` in check messages."""
+    error = cls(message)
+    error.text = Text(key, **params)
+    return error
 
 
 class SnmpProtocolError(SnmpError):
@@ -172,7 +254,8 @@ class SnmpSession:
         try:
             target = await UdpTransportTarget.create((self.host, self.port), timeout=self.timeout, retries=self.retries)
         except Exception as exc:  # noqa: BLE001 - pysnmp wraps resolver errors in its own type
-            raise SnmpTimeout(f"cannot resolve SNMP agent {self.host}: {type(exc).__name__}") from None
+            raise _error(SnmpTimeout, f"cannot resolve SNMP agent {self.host}: {type(exc).__name__}",
+                         "snmp.err.resolve", host=self.host, error=type(exc).__name__) from None
         self._engine = SnmpEngine()
         _without_mib_compiler(self._engine)
         self._target = target
@@ -186,7 +269,7 @@ class SnmpSession:
             return self.request_budget() + 1.0
         left = deadline - time.monotonic()
         if left <= 0.05:
-            raise SnmpTimeout(f"no time left for an SNMP request to {self.where}")
+            raise _error(SnmpTimeout, f"no time left for an SNMP request to {self.where}", "snmp.err.no_time", where=self.where)
         if left >= self.request_budget():
             self._target.timeout, self._target.retries = self.timeout, self.retries
         else:
@@ -201,13 +284,18 @@ class SnmpSession:
             text = str(error_indication)
             name = type(error_indication).__name__
             if any(key.lower() in (name + text).replace(" ", "").lower() for key in _AUTH_INDICATIONS):
-                raise SnmpAuthError(f"{self.where} refused {self.credentials.describe()}: {text}")
+                raise _error(SnmpAuthError, f"{self.where} refused {self.credentials.describe()}: {text}",
+                             "snmp.err.refused", where=self.where, credentials=self.credentials.describe(), error=text)
             if "timeout" in text.lower() or "no snmp response" in text.lower():
-                raise SnmpTimeout(f"no SNMP response from {self.where} ({self.credentials.describe()}) before the timeout")
-            raise SnmpProtocolError(f"SNMP {what} to {self.where} failed: {text}")
+                raise _error(SnmpTimeout, f"no SNMP response from {self.where} ({self.credentials.describe()}) before the timeout",
+                             "snmp.err.timeout", where=self.where, credentials=self.credentials.describe())
+            raise _error(SnmpProtocolError, f"SNMP {what} to {self.where} failed: {text}",
+                         "snmp.err.failed", what=what, where=self.where, error=text)
         if error_status and int(error_status):
             status = error_status.prettyPrint() if hasattr(error_status, "prettyPrint") else str(error_status)
-            raise SnmpProtocolError(f"SNMP {what} to {self.where}: agent answered {status} at index {int(error_index or 0)}")
+            index = int(error_index or 0)
+            raise _error(SnmpProtocolError, f"SNMP {what} to {self.where}: agent answered {status} at index {index}",
+                         "snmp.err.status", what=what, where=self.where, status=status, index=index)
 
     async def get(self, oids: Sequence[str], deadline: float | None = None) -> dict[str, Any]:
         """GET ``oids`` (in PDUs of at most ``max_var_binds``, sent concurrently) -> {oid: value}.
@@ -235,7 +323,8 @@ class SnmpSession:
                 timeout=left + 0.05,
             )
         except asyncio.TimeoutError:
-            raise SnmpTimeout(f"no SNMP response from {self.where} before the deadline") from None
+            raise _error(SnmpTimeout, f"no SNMP response from {self.where} before the deadline",
+                         "snmp.err.deadline", where=self.where) from None
         error_indication, error_status, error_index, var_binds = reply
         if error_status and str(error_status.prettyPrint() if hasattr(error_status, "prettyPrint") else error_status) == "tooBig" and len(oids) > 1:
             half = len(oids) // 2
@@ -269,7 +358,8 @@ class SnmpSession:
                     timeout=left + 0.05,
                 )
             except asyncio.TimeoutError:
-                raise SnmpTimeout(f"no SNMP response from {self.where} before the deadline") from None
+                raise _error(SnmpTimeout, f"no SNMP response from {self.where} before the deadline",
+                             "snmp.err.deadline", where=self.where) from None
             error_indication, error_status, error_index, var_binds = reply
             if error_status and int(error_status) and str(error_status.prettyPrint()) == "noSuchName":
                 break  # SNMPv1 end of MIB
@@ -281,7 +371,8 @@ class SnmpSession:
             if not name.startswith(prefix) or type(value).__name__ == "EndOfMibView":
                 break
             if name == current:
-                raise SnmpProtocolError(f"SNMP agent {self.where} does not advance past {name} (OID not increasing)")
+                raise _error(SnmpProtocolError, f"SNMP agent {self.where} does not advance past {name} (OID not increasing)",
+                             "snmp.err.loop", where=self.where, oid=name)
             rows.append((name, value))
             current = name
         return rows
@@ -303,14 +394,30 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def absent_reason(value: Any) -> str | None:
+def absent_reason(value: Any) -> Text | None:
     """Why ``value`` carries no data (NoSuchObject, NoSuchInstance, NULL, None), else None."""
     if value is None:
-        return "the agent did not return this object"
+        return Text("snmp.reason.missing")
     return _ABSENT.get(type_name(value))
 
 
-def _raw_int(value: Any) -> tuple[int | None, str | None]:
+def reason_for(obj: str, why: Text | str | None) -> Text | None:
+    """``"<object name>: <reason>"`` (the MIB object name stays as it is), or None without a reason."""
+    return Text("snmp.reason.object", obj=obj, why=why) if why else None
+
+
+def either(*reasons: Text | str | None) -> Text | str | None:
+    """Several reasons for one value, joined with "; " (None when there is none)."""
+    found = [r for r in reasons if r]
+    if not found:
+        return None
+    joined = found[0]
+    for reason in found[1:]:
+        joined = Text("snmp.reason.either", first=joined, second=reason)
+    return joined
+
+
+def _raw_int(value: Any) -> tuple[int | None, Text | None]:
     reason = absent_reason(value)
     if reason:
         return None, reason
@@ -326,22 +433,22 @@ def _raw_int(value: Any) -> tuple[int | None, str | None]:
             try:
                 number = float(text.strip())
             except ValueError:
-                return None, f"not a number: {name} {text[:20]!r}"
+                return None, Text("snmp.reason.not_number_text", type=name, text=repr(text[:20]))
             if not math.isfinite(number):
-                return None, f"not a finite number: {text[:20]!r}"
+                return None, Text("snmp.reason.not_finite", text=repr(text[:20]))
             return int(round(number)), None
     if name in ("ObjectIdentifier", "ObjectName", "IpAddress", "Bits"):
-        return None, f"not a number: the agent sent {name}"
+        return None, Text("snmp.reason.not_number", type=name)
     if isinstance(value, bool):
-        return None, "not a number: bool"
+        return None, Text("snmp.reason.not_number", type="bool")
     try:
         return int(value), None
     except Exception:  # noqa: BLE001 - any pysnmp/pyasn1 value that will not convert is "not a number"
-        return None, f"not a number: {name}"
+        return None, Text("snmp.reason.not_number", type=name)
 
 
 def to_int(value: Any, *, sentinels: Iterable[int] = SENTINELS, lo: int | None = None,
-           hi: int | None = None) -> tuple[int | None, str | None]:
+           hi: int | None = None) -> tuple[int | None, Text | None]:
     """An integer object, whatever its SNMP type (Integer32, Gauge32, TimeTicks, decimal string).
 
     ``(None, reason)`` for absent values, sentinels and values outside [lo, hi].
@@ -350,29 +457,29 @@ def to_int(value: Any, *, sentinels: Iterable[int] = SENTINELS, lo: int | None =
     if number is None:
         return None, reason
     if number in sentinels:
-        return None, f"the agent reports {number}, its value for unknown"
+        return None, Text("snmp.reason.sentinel", number=number)
     if lo is not None and number < lo:
-        return None, f"{number} is below {lo}, outside the object's range"
+        return None, Text("snmp.reason.below_range", number=number, limit=lo)
     if hi is not None and number > hi:
-        return None, f"{number} is above {hi}, outside the object's range"
+        return None, Text("snmp.reason.above_range", number=number, limit=hi)
     return number, None
 
 
 def to_number(value: Any, *, scale: float = 1.0, lo: float | None = None, hi: float | None = None,
-              sentinels: Iterable[int] = SENTINELS, digits: int = 1) -> tuple[float | None, str | None]:
+              sentinels: Iterable[int] = SENTINELS, digits: int = 1) -> tuple[float | None, Text | None]:
     """``to_int`` × ``scale`` (e.g. 0.1 for tenths), range-checked after scaling and rounded."""
     number, reason = to_int(value, sentinels=sentinels)
     if number is None:
         return None, reason
     scaled = round(number * scale, digits)
     if lo is not None and scaled < lo:
-        return None, f"{scaled:g} is below {lo:g}, not a plausible value"
+        return None, Text("snmp.reason.below_plausible", number=scaled, limit=lo)
     if hi is not None and scaled > hi:
-        return None, f"{scaled:g} is above {hi:g}, not a plausible value"
+        return None, Text("snmp.reason.above_plausible", number=scaled, limit=hi)
     return scaled, None
 
 
-def to_text(value: Any, *, max_len: int = 255) -> tuple[str | None, str | None]:
+def to_text(value: Any, *, max_len: int = 255) -> tuple[str | None, Text | None]:
     """A DisplayString: decoded, NULs and padding stripped; empty is unknown."""
     reason = absent_reason(value)
     if reason:
@@ -385,9 +492,9 @@ def to_text(value: Any, *, max_len: int = 255) -> tuple[str | None, str | None]:
         try:
             raw = value.asOctets()
         except Exception:  # noqa: BLE001
-            return None, f"unreadable {type_name(value)}"
+            return None, Text("snmp.reason.unreadable", type=type_name(value))
     else:
-        return None, f"not a string: the agent sent {type_name(value)}"
+        return None, Text("snmp.reason.not_string", type=type_name(value))
     raw = raw.replace(b"\x00", b"")
     try:
         text = raw.decode("utf-8")
@@ -395,19 +502,19 @@ def to_text(value: Any, *, max_len: int = 255) -> tuple[str | None, str | None]:
         text = raw.decode("latin-1")
     text = "".join(ch for ch in text if ch.isprintable()).strip()
     if not text:
-        return None, "the agent sent an empty string"
+        return None, Text("snmp.reason.empty_string")
     return text[:max_len], None
 
 
-def to_oid(value: Any) -> tuple[str | None, str | None]:
+def to_oid(value: Any) -> tuple[str | None, Text | None]:
     """An OBJECT IDENTIFIER value as dotted text."""
     reason = absent_reason(value)
     if reason:
         return None, reason
     if type_name(value) not in ("ObjectIdentifier", "ObjectName"):
-        return None, f"not an OID: the agent sent {type_name(value)}"
+        return None, Text("snmp.reason.not_oid", type=type_name(value))
     try:
         text = ".".join(str(int(x)) for x in value.asTuple())
     except Exception:  # noqa: BLE001
-        return None, "unreadable OID"
-    return (text, None) if text else (None, "empty OID")
+        return None, Text("snmp.reason.unreadable_oid")
+    return (text, None) if text else (None, Text("snmp.reason.empty_oid"))

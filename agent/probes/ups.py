@@ -24,6 +24,10 @@ register_text(
             "Chưa khai báo bộ lưu điện (UPS) trong tệp cấu hình ([ups] driver = \"none\")",
             "No UPS configured ([ups] driver = \"none\")",
         ),
+        "power.reason.before_first_poll": (
+            "bộ lưu điện (UPS) đã chạy bằng pin từ trước lần đọc đầu tiên của agent",
+            "on battery since before the agent's first poll",
+        ),
         "power.not_configured.remedy": (
             "Mỗi điểm cầu phải có nguồn điện dự phòng (Điều 13 khoản 6): khai báo [ups] driver (megatec, snmp hoặc nut).",
             "Every room must have backup power (Art. 13(6)): set [ups] driver (megatec, snmp or nut).",
@@ -77,7 +81,7 @@ class UpsProbe(Probe):
             if self._on_battery_since is None:
                 # It went to battery some time before this first sighting: unknown, not 0.
                 self._on_battery_since = now
-                status.mark_unknown("seconds_on_battery", "on battery since before the agent's first poll")
+                status.mark_unknown("seconds_on_battery", Text("power.reason.before_first_poll"))
             elif status.seconds_on_battery is None:
                 # A lower bound: time since the first poll that saw it on battery.
                 status.seconds_on_battery = int(now - self._on_battery_since)

@@ -18,6 +18,7 @@ import threading
 from typing import Any, ClassVar
 
 from agent.errors import DeviceError
+from agent.i18n import Text
 from agent.ups.model import UpsStatus
 
 # name -> "module:Class"; a driver module is imported only when a room uses it.
@@ -80,7 +81,9 @@ class BlockingUpsDriver(UpsDriver):
         # A read abandoned at the runner's deadline may still be stuck in the device call; the
         # next poll must not interleave its bytes with it on the same line or connection.
         if not self._busy.acquire(timeout=0.2):
-            raise DeviceError(f"the previous {self.name} read is still waiting for the UPS; try again later")
+            error = DeviceError(f"the previous {self.name} read is still waiting for the UPS; try again later")
+            error.text = Text("ups.err.busy", driver=self.name)  # type: ignore[attr-defined]
+            raise error
         try:
             return self.read_blocking()
         finally:

@@ -17,11 +17,38 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agent.i18n import Text, register
 from agent.ups import qx
 from agent.ups.base import BlockingUpsDriver
 from agent.ups.errors import UpsProtocolError, UpsSilent
 from agent.ups.model import UpsStatus, estimate_charge_from_voltage
 from agent.ups.serialline import SerialLine
+
+register(
+    {
+        "ups.megatec.no_ident": (
+            "bộ lưu điện (UPS) từ chối lệnh I (thông tin nhận dạng)",
+            "the UPS refuses the I (identity) command",
+        ),
+        "ups.megatec.no_runtime": (
+            "giao thức Megatec Q1 không có thông tin này, và bộ lưu điện (UPS) không trả lời lệnh Q6",
+            "Megatec Q1 does not report runtime, and the UPS does not answer Q6",
+        ),
+        "ups.megatec.no_self_test": (
+            "giao thức Megatec Q1 không lưu kết quả này",
+            "Megatec Q1 keeps no self-test result",
+        ),
+        "ups.megatec.no_battery_time": (
+            "giao thức Megatec Q1 không báo thời gian đã chạy bằng pin",
+            "Megatec Q1 does not report the time on battery",
+        ),
+        "ups.voltronic.no_runtime": ("UPS không trả lời lệnh QBV", "the UPS does not answer QBV"),
+        "ups.voltronic.no_self_test": (
+            "các lệnh trạng thái Voltronic không có kết quả tự kiểm tra",
+            "the Voltronic status commands carry no self-test result",
+        ),
+    }
+)
 
 VOLTS_PER_CELL = 2.0  # lead-acid nominal
 UNSUPPORTED = object()  # marks a command the unit refused this session
@@ -68,10 +95,12 @@ class MegatecDriver(BlockingUpsDriver):
         for _ in range(retries + 1):
             reply = self._ask(command)
             if not reply:
-                last = UpsSilent(f"no reply to {command} on {self.line.port} within {self.timeout:g} s")
+                last = UpsSilent(f"no reply to {command} on {self.line.port} within {self.timeout:g} s",
+                                 text=Text("ups.err.no_reply", command=command, port=self.line.port, seconds=self.timeout))
                 continue
             if qx.is_refusal(reply, command):
-                raise UpsProtocolError(f"the UPS refused {command} (wrong protocol?)", reply=reply)
+                raise UpsProtocolError(f"the UPS refused {command} (wrong protocol?)", reply=reply,
+                                       text=Text("ups.err.refused", command=command))
             try:
                 return parse(reply)
             except UpsProtocolError as exc:
@@ -109,7 +138,7 @@ class MegatecDriver(BlockingUpsDriver):
         if self._dialect is None:
             self._dialect = self._detect()
         status = self._read_voltronic() if self._dialect == "voltronic" else self._read_megatec()
-        status.explain_unknowns(f"not reported by this UPS over {status.protocol}")
+        status.explain_unknowns(Text("ups.reason.not_reported", protocol=status.protocol))
         return status
 
     def _detect(self) -> str:
@@ -133,7 +162,7 @@ class MegatecDriver(BlockingUpsDriver):
         if ident:
             s.manufacturer, s.model, s.firmware = ident.manufacturer, ident.model, ident.firmware
         else:
-            reason = "the UPS refuses the I (identity) command"
+            reason = Text("ups.megatec.no_ident")
             for name in ("manufacturer", "model", "firmware"):
                 s.mark_unknown(name, reason)
         s.input_voltage_v = q1.input_voltage
@@ -147,7 +176,7 @@ class MegatecDriver(BlockingUpsDriver):
         s.ups_type = "line-interactive" if q1.bit(3) else "online"
         s.test_in_progress = q1.bit(2)
         s.overload = None
-        s.mark_unknown("overload", "Megatec Q1 has no overload flag (see load_percent)")
+        s.mark_unknown("overload", Text("ups.reason.no_overload_flag", protocol="Megatec Q1"))
         if s.on_battery:
             s.bypass = s.boost = s.trim = False
         else:
@@ -168,9 +197,9 @@ class MegatecDriver(BlockingUpsDriver):
             if q6.battery_voltage:
                 s.battery_voltage_v = q6.battery_voltage
         self._estimate_charge(s, rating.battery_voltage if rating else None)
-        s.mark_unknown("runtime_s", "Megatec Q1 does not report runtime, and the UPS does not answer Q6")
-        s.mark_unknown("last_self_test", "Megatec Q1 keeps no self-test result")
-        s.mark_unknown("seconds_on_battery", "Megatec Q1 does not report it")
+        s.mark_unknown("runtime_s", Text("ups.megatec.no_runtime"))
+        s.mark_unknown("last_self_test", Text("ups.megatec.no_self_test"))
+        s.mark_unknown("seconds_on_battery", Text("ups.megatec.no_battery_time"))
         return s
 
     def _cells(self, rating: qx.FReply | None) -> int | None:
@@ -190,8 +219,8 @@ class MegatecDriver(BlockingUpsDriver):
             if cells:
                 s.battery_voltage_v = round(volts * cells, 2)
             else:
-                s.mark_unknown("battery_voltage_v", f"the UPS reports {volts:g} V per cell and the cell count is unknown "
-                                                    "(set [ups.megatec] battery_cells)")
+                s.mark_unknown("battery_voltage_v", Text("ups.reason.per_cell", volts=volts,
+                                                         setting="[ups.megatec] battery_cells"))
         else:
             s.battery_voltage_v = volts
             cells = self._cells(rating)
@@ -206,7 +235,7 @@ class MegatecDriver(BlockingUpsDriver):
         elif s.battery_voltage_v is not None and nominal:
             s.battery_charge_percent = estimate_charge_from_voltage(s.battery_voltage_v, nominal)
         else:
-            s.mark_unknown("battery_charge_percent", "the UPS reports no charge and its nominal battery voltage is unknown")
+            s.mark_unknown("battery_charge_percent", Text("ups.reason.no_charge"))
             return
         s.battery_charge_estimated = True
 
@@ -229,7 +258,7 @@ class MegatecDriver(BlockingUpsDriver):
         s.ups_fault = qgs.ups_fault or mode == "fault"
         s.test_in_progress = qgs.test_in_progress or mode == "test"
         s.overload = None
-        s.mark_unknown("overload", "QGS has no overload flag (see load_percent)")
+        s.mark_unknown("overload", Text("ups.reason.no_overload_flag", protocol="QGS"))
         if mode == "bypass":
             s.bypass, s.boost, s.trim = True, False, False
         elif qgs.bypass_boost_buck and not s.on_battery:
@@ -254,8 +283,8 @@ class MegatecDriver(BlockingUpsDriver):
         if s.battery_voltage_v is not None and nominal:
             s.battery_voltage_per_cell_v = round(s.battery_voltage_v / (nominal / VOLTS_PER_CELL), 3)
         self._estimate_charge(s, nominal)
-        s.mark_unknown("runtime_s", "the UPS does not answer QBV")
-        s.mark_unknown("last_self_test", "the Voltronic status commands carry no self-test result")
+        s.mark_unknown("runtime_s", Text("ups.voltronic.no_runtime"))
+        s.mark_unknown("last_self_test", Text("ups.voltronic.no_self_test"))
         return s
 
     def close_blocking(self) -> None:

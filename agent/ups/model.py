@@ -4,8 +4,9 @@ One shape for Megatec/Q1 serial units, SNMP cards and NUT's upsd, so that the ch
 ``agent/checks/power.py`` never know which protocol was spoken.  The rule that matters most:
 **unknown is ``None``, never 0**.  A Q1 unit reports no charge and no runtime; writing 0 there
 would tell the technician the battery is empty.  Every field left ``None`` gets a reason in
-:attr:`UpsStatus.unknown` (``{"runtime_s": "Q1 does not report runtime"}``) so the report says
-*why* it is unknown.
+:attr:`UpsStatus.unknown` (``{"runtime_s": Text("ups.megatec.no_runtime")}``) so the report says
+*why* it is unknown.  Reasons are catalogue :class:`~agent.i18n.Text` entries, rendered in the
+report's language (JSON: strings); the device's own words go in verbatim as parameters.
 """
 
 from __future__ import annotations
@@ -13,6 +14,30 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
+
+from agent.i18n import Text, register
+
+# Reasons several drivers give (each driver registers its own beside it).
+register(
+    {
+        "ups.reason.not_reported": (
+            "bộ lưu điện (UPS) không báo giá trị này qua giao thức {protocol}",
+            "not reported by this UPS over {protocol}",
+        ),
+        "ups.reason.per_cell": (
+            "UPS báo điện áp {volts} V cho mỗi ngăn ắc quy nhưng không rõ số ngăn (khai báo khóa {setting})",
+            "the UPS reports {volts} V per cell and the cell count is unknown (set {setting})",
+        ),
+        "ups.reason.no_overload_flag": (
+            "{protocol} không có cờ báo quá tải (xem mức tải load_percent)",
+            "{protocol} has no overload flag (see load_percent)",
+        ),
+        "ups.reason.no_charge": (
+            "UPS không báo dung lượng pin và không rõ điện áp danh định của ắc quy để ước tính",
+            "the UPS reports no charge and its nominal battery voltage is unknown",
+        ),
+    }
+)
 
 # What the last battery self-test said, normalised across protocols.
 SelfTestResult = Literal["passed", "warning", "failed", "aborted", "in_progress", "none"]
@@ -89,15 +114,15 @@ class UpsStatus:
     alarms: list[Alarm] = field(default_factory=list)
     seconds_on_battery: int | None = None
     attached_devices: str | None = None  # RFC 1628 upsIdentAttachedDevices (set by an administrator)
-    # field name -> why it is None (shown in the report; every None measurement should have one)
-    unknown: dict[str, str] = field(default_factory=dict)
+    # field name -> why it is None (a Text, rendered in the report's language; every None measurement has one)
+    unknown: dict[str, Text | str] = field(default_factory=dict)
 
-    def mark_unknown(self, name: str, reason: str) -> None:
+    def mark_unknown(self, name: str, reason: Text | str) -> None:
         """Record why ``name`` is None (only if it is None and has no reason yet)."""
         if getattr(self, name) is None and name not in self.unknown:
             self.unknown[name] = reason
 
-    def explain_unknowns(self, default_reason: str) -> None:
+    def explain_unknowns(self, default_reason: Text | str) -> None:
         """Give every still-unexplained None field a reason (drivers call this last)."""
         for f in fields(self):
             if f.name in ("unknown", "protocol", "attached_devices"):

@@ -41,6 +41,35 @@ from agent.ups.model import SelfTest, UpsStatus, estimate_charge_from_voltage
 
 register(
     {
+        "ups.nut.where": ("upsd tại {host}:{port}", "upsd at {host}:{port}"),
+        "ups.nut.err": ("upsd trả lời lỗi ERR {code}", "upsd answered ERR {code}"),
+        "ups.nut.garbled": (
+            "upsd trả lời không đúng giao thức NUT ({code})",
+            "upsd's answer does not follow the NUT protocol ({code})",
+        ),
+        "ups.nut.refused": ("upsd từ chối {step} ({code})", "upsd refused {step} ({code})"),
+        "ups.nut.wait": (
+            "upsd chưa nhận được dữ liệu từ trình điều khiển của bộ lưu điện (ups.status WAIT)",
+            "upsd has no data from its driver yet (ups.status WAIT)",
+        ),
+        "ups.nut.no_status": ("upsd không có biến ups.status", "no ups.status"),
+        "ups.nut.no_ol_ob": (
+            "ups.status {status} không cho biết OL (điện lưới) hay OB (pin)",
+            "ups.status {status} says neither OL nor OB",
+        ),
+        "ups.nut.no_charge": (
+            "upsd không có battery.charge và không có điện áp ắc quy để ước tính",
+            "upsd has no battery.charge and no battery voltage to estimate it from",
+        ),
+        "ups.nut.no_test": (
+            "upsd không có ups.test.result cho bộ lưu điện này",
+            "upsd has no ups.test.result for this UPS",
+        ),
+        "ups.nut.no_battery_time": ("NUT không báo thời gian đã chạy bằng pin", "NUT does not report the time on battery"),
+        "ups.nut.no_variable": (
+            "upsd không có biến này cho bộ lưu điện (UPS) này",
+            "upsd does not have this variable for this UPS",
+        ),
         "ups.nut.auth.remedy": (
             "upsd từ chối tài khoản của agent: kiểm tra [ups.nut] username và tệp mật khẩu với người quản trị NUT "
             "(upsd.users). Chỉ đọc trạng thái thì không cần đăng nhập: có thể xóa username.",
@@ -75,6 +104,8 @@ class NutError(ProtocolError):
     def __init__(self, code: str, message: str | None = None) -> None:
         self.code = code
         super().__init__(message or f"upsd answered ERR {code}")
+        # upsd's own ERR code, or (with a message) our finding that the answer is not its protocol.
+        self.text = Text("ups.nut.garbled" if message else "ups.nut.err", code=code)
 
 
 class NutAuthError(NutError, DeviceAuthError):
@@ -169,13 +200,17 @@ class NutClient:
     def where(self) -> str:
         return f"upsd at {self.host}:{self.port}"
 
+    @property
+    def shown_as(self) -> Text:
+        return Text("ups.nut.where", host=self.host, port=self.port)
+
     def connect(self) -> None:
         if self._sock is not None:
             return
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
-            raise network_error(self.where, exc) from None
+            raise network_error(self.where, exc, shown_as=self.shown_as) from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock, self._buf = sock, b""
 
@@ -226,7 +261,7 @@ class NutClient:
             raise
         except OSError as exc:
             self.close()
-            raise network_error(self.where, exc) from None
+            raise network_error(self.where, exc, shown_as=self.shown_as) from None
 
     def list(self, kind: str, *args: str) -> list[list[str]]:
         """``LIST <kind> <args>`` -> the rows between BEGIN and END."""
@@ -248,7 +283,7 @@ class NutClient:
             raise
         except OSError as exc:
             self.close()
-            raise network_error(self.where, exc) from None
+            raise network_error(self.where, exc, shown_as=self.shown_as) from None
 
     def login(self, username: str, password: str) -> None:
         for command, value in (("USERNAME", username), ("PASSWORD", password)):
@@ -258,6 +293,7 @@ class NutClient:
             except NutError as exc:
                 # Never echo the password: the error names the step only.
                 error = NutAuthError(exc.code, f"upsd refused {command.lower()} ({exc.code})")
+                error.text = Text("ups.nut.refused", step=command, code=exc.code)
                 error.remedy = Text("ups.nut.auth.remedy")
                 raise error from None
             if reply[:1] != ["OK"]:
@@ -341,7 +377,9 @@ def status_from_vars(v: dict[str, str], *, source: str, battery_cells: int = 0) 
     s = UpsStatus(source=source, driver="nut", protocol="nut")
     raw_status = (v.get("ups.status") or "").strip()
     if raw_status == "WAIT":
-        raise NutNoDataYet("upsd has no data from its driver yet (ups.status WAIT)")
+        error = NutNoDataYet("upsd has no data from its driver yet (ups.status WAIT)")
+        error.text = Text("ups.nut.wait")
+        raise error
     flags = set(raw_status.split())
     s.manufacturer = _text(v.get("device.mfr") or v.get("ups.mfr"))
     s.model = _text(v.get("device.model") or v.get("ups.model"))
@@ -351,7 +389,8 @@ def status_from_vars(v: dict[str, str], *, source: str, battery_cells: int = 0) 
     if flags & {"OL", "OB"}:
         s.on_battery = "OB" in flags
     else:
-        s.mark_unknown("on_battery", f"ups.status {raw_status!r} says neither OL nor OB" if raw_status else "no ups.status")
+        s.mark_unknown("on_battery", Text("ups.nut.no_ol_ob", status=repr(raw_status)) if raw_status
+                       else Text("ups.nut.no_status"))
     if flags:
         s.low_battery = "LB" in flags
         s.bypass = "BYPASS" in flags
@@ -378,8 +417,7 @@ def status_from_vars(v: dict[str, str], *, source: str, battery_cells: int = 0) 
             if cells:
                 s.battery_voltage_v = round(volts * cells, 2)
             else:
-                s.mark_unknown("battery_voltage_v", f"the UPS reports {volts:g} V per cell and the cell count is unknown "
-                                                    "(set [ups.nut] battery_cells)")
+                s.mark_unknown("battery_voltage_v", Text("ups.reason.per_cell", volts=volts, setting="[ups.nut] battery_cells"))
         else:
             s.battery_voltage_v = volts
             if nominal:
@@ -399,7 +437,7 @@ def status_from_vars(v: dict[str, str], *, source: str, battery_cells: int = 0) 
         s.battery_charge_percent = estimate_charge_from_voltage(s.battery_voltage_v, nominal * (packs or 1))
         s.battery_charge_estimated = True
     else:
-        s.mark_unknown("battery_charge_percent", "upsd has no battery.charge and no battery voltage to estimate it from")
+        s.mark_unknown("battery_charge_percent", Text("ups.nut.no_charge"))
     test = _test_result(_text(v.get("ups.test.result")))
     if test is not None:
         test.when = _date(v.get("ups.test.date"))
@@ -407,7 +445,7 @@ def status_from_vars(v: dict[str, str], *, source: str, battery_cells: int = 0) 
         if test.result == "failed":
             s.add_alarm("self_test_failed", test.detail)
     else:
-        s.mark_unknown("last_self_test", "upsd has no ups.test.result for this UPS")
+        s.mark_unknown("last_self_test", Text("ups.nut.no_test"))
     if "LB" in flags:
         s.add_alarm("battery_low")
     if "RB" in flags:
@@ -428,8 +466,8 @@ def status_from_vars(v: dict[str, str], *, source: str, battery_cells: int = 0) 
     if "ALARM" in flags and not alarm_text:
         s.add_alarm("other", "ups.status ALARM")
     s.ups_fault = s.has_alarm("ups_fault") if flags else None
-    s.mark_unknown("seconds_on_battery", "NUT does not report it")
-    s.explain_unknowns("upsd does not have this variable for this UPS")
+    s.mark_unknown("seconds_on_battery", Text("ups.nut.no_battery_time"))
+    s.explain_unknowns(Text("ups.nut.no_variable"))
     return s
 
 

@@ -15,7 +15,74 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agent.i18n import Text, known, register
 from agent.ups.errors import UpsProtocolError
+
+# What a technician reads when a reply cannot be parsed (str() of the error stays English for logs).
+register(
+    {
+        "ups.qx.not_ascii": (
+            "dữ liệu UPS gửi về không phải ký tự ASCII (sai tốc độ cổng hoặc nhiễu đường dây)",
+            "reply is not ASCII (wrong baud rate or line noise)",
+        ),
+        "ups.qx.control": (
+            "dữ liệu UPS gửi về có ký tự điều khiển (nhiễu đường dây)",
+            "reply has control characters (line noise)",
+        ),
+        "ups.qx.not_number": ("{what} không phải là số ({token})", "{what} is not a number ({token})"),
+        "ups.qx.not_bits": ("{what} phải gồm {count} chữ số nhị phân ({token})", "{what} must be {count} binary digits ({token})"),
+        "ups.qx.start": ("câu trả lời lệnh {command} không bắt đầu bằng '{char}'", "{command} reply does not start with '{char}'"),
+        "ups.qx.length": (
+            "câu trả lời lệnh {command} dài {got} byte thay vì {want}",
+            "{command} reply has {got} bytes instead of {want}",
+        ),
+        "ups.qx.fields": (
+            "câu trả lời lệnh {command} có {got} trường thay vì {want}",
+            "{command} reply has {got} fields instead of {want}",
+        ),
+        "ups.qx.range": (
+            "dung lượng pin trong câu trả lời lệnh {command} nằm ngoài 0–100 ({value})",
+            "{command} charge out of range ({value})",
+        ),
+        "ups.qx.not_reply": ("không phải câu trả lời của lệnh {command}", "not a {command} reply"),
+        "ups.qx.field_n": ("trường thứ {n} của lệnh {command}", "{command} field {n}"),
+        "ups.qx.field.input_voltage": ("điện áp vào", "input voltage"),
+        "ups.qx.field.input_fault_voltage": ("điện áp vào lúc sự cố", "input fault voltage"),
+        "ups.qx.field.output_voltage": ("điện áp ra", "output voltage"),
+        "ups.qx.field.load": ("mức tải", "load"),
+        "ups.qx.field.input_frequency": ("tần số điện vào", "input frequency"),
+        "ups.qx.field.battery_voltage": ("điện áp ắc quy", "battery voltage"),
+        "ups.qx.field.temperature": ("nhiệt độ", "temperature"),
+        "ups.qx.field.status_bits": ("các bit trạng thái", "status bits"),
+        "ups.qx.field.rated_voltage": ("điện áp định mức", "rated voltage"),
+        "ups.qx.field.rated_current": ("dòng điện định mức", "rated current"),
+        "ups.qx.field.rated_frequency": ("tần số định mức", "rated frequency"),
+        "ups.qx.field.qgs_status_bits": ("các bit trạng thái QGS", "QGS status bits"),
+        "ups.qx.field.qmd_va": ("công suất VA trong QMD", "QMD VA"),
+        "ups.qx.field.qmd_battery_count": ("số ắc quy trong QMD", "QMD battery count"),
+        "ups.qx.field.qmd_volts_per_battery": ("điện áp mỗi ắc quy trong QMD", "QMD volts per battery"),
+    }
+)
+_FIELD_N = re.compile(r"^(\w+) field (\d+)$")
+
+
+def _field(what: str) -> Text | str:
+    """A field's name in the reader's language ("input voltage", "Q6 field 3")."""
+    numbered = _FIELD_N.match(what)
+    if numbered:
+        return Text("ups.qx.field_n", command=numbered.group(1), n=int(numbered.group(2)))
+    key = "ups.qx.field." + re.sub(r"\W+", "_", what.lower())
+    return Text(key) if known(key) else what
+
+
+def _start(command: str, char: str, text: str) -> UpsProtocolError:
+    return UpsProtocolError(f"{command} reply does not start with '{char}'", reply=text,
+                            text=Text("ups.qx.start", command=command, char=char))
+
+
+def _fields(command: str, got: int, want: int, text: str) -> UpsProtocolError:
+    return UpsProtocolError(f"{command} reply does not have {want} fields", reply=text,
+                            text=Text("ups.qx.fields", command=command, got=got, want=want))
 
 Q1_LENGTH = 46  # 47 bytes on the wire with the closing \r
 QGS_LENGTH = 75
@@ -29,12 +96,13 @@ def text_of(reply: bytes | str) -> str:
         try:
             text = reply.decode("ascii")
         except UnicodeDecodeError:
-            raise UpsProtocolError("reply is not ASCII (wrong baud rate or line noise)", reply=reply) from None
+            raise UpsProtocolError("reply is not ASCII (wrong baud rate or line noise)", reply=reply,
+                                   text=Text("ups.qx.not_ascii")) from None
     else:
         text = reply
     text = text.rstrip("\r\n")
     if any(ord(c) < 32 or ord(c) > 126 for c in text):
-        raise UpsProtocolError("reply has control characters (line noise)", reply=text)
+        raise UpsProtocolError("reply has control characters (line noise)", reply=text, text=Text("ups.qx.control"))
     return text
 
 
@@ -52,13 +120,15 @@ def _number(token: str, what: str, reply: str) -> float | None:
     if token and set(token) <= {"@", "-", "."}:
         return None
     if not _NUM.match(token):
-        raise UpsProtocolError(f"{what} is not a number ({token!r})", reply=reply)
+        raise UpsProtocolError(f"{what} is not a number ({token!r})", reply=reply,
+                               text=Text("ups.qx.not_number", what=_field(what), token=repr(token)))
     return float(token)
 
 
 def _bits(token: str, count: int, what: str, reply: str) -> str:
     if len(token) != count or set(token) - {"0", "1"}:
-        raise UpsProtocolError(f"{what} must be {count} binary digits ({token!r})", reply=reply)
+        raise UpsProtocolError(f"{what} must be {count} binary digits ({token!r})", reply=reply,
+                               text=Text("ups.qx.not_bits", what=_field(what), count=count, token=repr(token)))
     return token
 
 
@@ -88,13 +158,14 @@ def parse_q1(reply: bytes | str) -> Q1Reply:
     """``(MMM.M NNN.N PPP.P QQQ RR.R S.SS TT.T b7b6b5b4b3b2b1b0`` (Q1, also D and Voltronic QS)."""
     text = text_of(reply)
     if not text.startswith("("):
-        raise UpsProtocolError("Q1 reply does not start with '('", reply=text)
+        raise _start("Q1", "(", text)
     if len(text) != Q1_LENGTH:
         kind = "short" if len(text) < Q1_LENGTH else "long"
-        raise UpsProtocolError(f"Q1 reply is {kind}: {len(text) + 1} bytes instead of 47", reply=text)
+        raise UpsProtocolError(f"Q1 reply is {kind}: {len(text) + 1} bytes instead of 47", reply=text,
+                               text=Text("ups.qx.length", command="Q1", got=len(text) + 1, want=47))
     tokens = text[1:].split(" ")
     if len(tokens) != 8:
-        raise UpsProtocolError("Q1 reply does not have 8 fields", reply=text)
+        raise _fields("Q1", len(tokens), 8, text)
     names = ("input voltage", "input fault voltage", "output voltage", "load", "input frequency", "battery voltage", "temperature")
     values = [_number(tok, name, text) for tok, name in zip(tokens[:7], names)]
     return Q1Reply(*values, bits=_bits(tokens[7], 8, "status bits", text))
@@ -112,10 +183,10 @@ def parse_f(reply: bytes | str) -> FReply:
     """``#MMM.M QQQ SS.SS RR.R`` (rating information)."""
     text = text_of(reply)
     if not text.startswith("#"):
-        raise UpsProtocolError("F reply does not start with '#'", reply=text)
+        raise _start("F", "#", text)
     tokens = text[1:].split()
     if len(tokens) != 4:
-        raise UpsProtocolError("F reply does not have 4 fields", reply=text)
+        raise _fields("F", len(tokens), 4, text)
     names = ("rated voltage", "rated current", "battery voltage", "rated frequency")
     return FReply(*[_number(t, n, text) for t, n in zip(tokens, names)])
 
@@ -136,9 +207,10 @@ def parse_i(reply: bytes | str) -> IReply:
     """``#`` + company (15) + space + model (10) + space + version (10): 39 bytes on the wire."""
     text = text_of(reply)
     if not text.startswith("#"):
-        raise UpsProtocolError("I reply does not start with '#'", reply=text)
+        raise _start("I", "#", text)
     if len(text) < 17 or len(text) > 40:
-        raise UpsProtocolError(f"I reply has {len(text) + 1} bytes instead of 39", reply=text)
+        raise UpsProtocolError(f"I reply has {len(text) + 1} bytes instead of 39", reply=text,
+                               text=Text("ups.qx.length", command="I", got=len(text) + 1, want=39))
     return IReply(_label(text[1:16]), _label(text[17:27]), _label(text[28:38]))
 
 
@@ -159,10 +231,11 @@ def parse_q6(reply: bytes | str) -> Q6Reply:
     """Santak/newer units (NUT nutdrv_qx_q6.c): runtime in seconds (76–80) and charge % (82–84)."""
     text = text_of(reply)
     if not text.startswith("("):
-        raise UpsProtocolError("Q6 reply does not start with '('", reply=text)
+        raise _start("Q6", "(", text)
     tokens = text[1:].split(" ")
     if len(tokens) != 20:
-        raise UpsProtocolError(f"Q6 reply has {len(tokens)} fields instead of 20", reply=text)
+        raise UpsProtocolError(f"Q6 reply has {len(tokens)} fields instead of 20", reply=text,
+                               text=Text("ups.qx.fields", command="Q6", got=len(tokens), want=20))
     n = [(_number(t, f"Q6 field {i + 1}", text) if i < 17 else None) for i, t in enumerate(tokens)]
     for i in (17, 18):
         _bits(tokens[i], 8, f"Q6 field {i + 1}", text)
@@ -170,7 +243,8 @@ def parse_q6(reply: bytes | str) -> Q6Reply:
     battery = None if plus is None else round(plus + (minus or 0.0), 2)
     charge = n[15]
     if charge is not None and not 0 <= charge <= 100:
-        raise UpsProtocolError(f"Q6 charge out of range ({charge:g})", reply=text)
+        raise UpsProtocolError(f"Q6 charge out of range ({charge:g})", reply=text,
+                               text=Text("ups.qx.range", command="Q6", value=charge))
     return Q6Reply(
         input_voltage=n[0], input_frequency=n[3], output_voltage=n[4], output_frequency=n[7],
         load_percent=n[8], battery_voltage=battery, temperature=n[13],
@@ -184,7 +258,7 @@ def parse_qpi(reply: bytes | str) -> str:
     """``(PI00``: the Voltronic protocol id, or UpsProtocolError."""
     text = text_of(reply)
     if not re.fullmatch(r"\(PI\d\d", text):
-        raise UpsProtocolError("not a Voltronic QPI reply", reply=text)
+        raise UpsProtocolError("not a Voltronic QPI reply", reply=text, text=Text("ups.qx.not_reply", command="QPI"))
     return text[1:]
 
 
@@ -212,12 +286,13 @@ def parse_qgs(reply: bytes | str) -> QgsReply:
     """``(234.9 50.0 229.8 50.0 000.0 000 369.1 ---.- 026.5 ---.- 018.8 100000000001`` (76 bytes)."""
     text = text_of(reply)
     if not text.startswith("("):
-        raise UpsProtocolError("QGS reply does not start with '('", reply=text)
+        raise _start("QGS", "(", text)
     if len(text) != QGS_LENGTH:
-        raise UpsProtocolError(f"QGS reply has {len(text) + 1} bytes instead of 76", reply=text)
+        raise UpsProtocolError(f"QGS reply has {len(text) + 1} bytes instead of 76", reply=text,
+                               text=Text("ups.qx.length", command="QGS", got=len(text) + 1, want=76))
     tokens = text[1:].split(" ")
     if len(tokens) != 12:
-        raise UpsProtocolError("QGS reply does not have 12 fields", reply=text)
+        raise _fields("QGS", len(tokens), 12, text)
     n = [_number(t, f"QGS field {i + 1}", text) for i, t in enumerate(tokens[:11])]
     bits = _bits(tokens[11], 12, "QGS status bits", text)
     return QgsReply(
@@ -238,7 +313,7 @@ QMOD_MODES = {
 def parse_qmod(reply: bytes | str) -> str:
     text = text_of(reply)
     if len(text) != 2 or text[0] != "(" or text[1] not in QMOD_MODES:
-        raise UpsProtocolError("not a QMOD reply", reply=text)
+        raise UpsProtocolError("not a QMOD reply", reply=text, text=Text("ups.qx.not_reply", command="QMOD"))
     return QMOD_MODES[text[1]]
 
 
@@ -255,13 +330,14 @@ def parse_qbv(reply: bytes | str) -> QbvReply:
     """``(026.5 02 01 068 255``: battery V, batteries per pack, packs, charge %, runtime minutes."""
     text = text_of(reply)
     if not text.startswith("("):
-        raise UpsProtocolError("QBV reply does not start with '('", reply=text)
+        raise _start("QBV", "(", text)
     tokens = text[1:].split(" ")
     if len(tokens) != 5:
-        raise UpsProtocolError("QBV reply does not have 5 fields", reply=text)
+        raise _fields("QBV", len(tokens), 5, text)
     n = [_number(t, f"QBV field {i + 1}", text) for i, t in enumerate(tokens)]
     if n[3] is not None and not 0 <= n[3] <= 100:
-        raise UpsProtocolError(f"QBV charge out of range ({n[3]:g})", reply=text)
+        raise UpsProtocolError(f"QBV charge out of range ({n[3]:g})", reply=text,
+                               text=Text("ups.qx.range", command="QBV", value=n[3]))
     as_int = lambda v: None if v is None else int(v)  # noqa: E731
     return QbvReply(n[0], as_int(n[1]), as_int(n[2]), n[3], None if n[4] is None else int(n[4] * 60))
 
@@ -277,10 +353,10 @@ class QriReply:
 def parse_qri(reply: bytes | str) -> QriReply:
     text = text_of(reply)
     if not text.startswith("("):
-        raise UpsProtocolError("QRI reply does not start with '('", reply=text)
+        raise _start("QRI", "(", text)
     tokens = text[1:].split()
     if len(tokens) != 4:
-        raise UpsProtocolError("QRI reply does not have 4 fields", reply=text)
+        raise _fields("QRI", len(tokens), 4, text)
     return QriReply(*[_number(t, f"QRI field {i + 1}", text) for i, t in enumerate(tokens)])
 
 
@@ -302,10 +378,10 @@ def parse_qmd(reply: bytes | str) -> QmdReply:
     """``(#######OLHVT1K0 ###1000 80 1/1 230 230 02 12.0``."""
     text = text_of(reply)
     if not text.startswith("("):
-        raise UpsProtocolError("QMD reply does not start with '('", reply=text)
+        raise _start("QMD", "(", text)
     tokens = text[1:].split(" ")
     if len(tokens) != 8:
-        raise UpsProtocolError("QMD reply does not have 8 fields", reply=text)
+        raise _fields("QMD", len(tokens), 8, text)
     va = _number(tokens[1].lstrip("#") or "@", "QMD VA", text)
     count = _number(tokens[6], "QMD battery count", text)
     per = _number(tokens[7], "QMD volts per battery", text)
@@ -316,5 +392,5 @@ def parse_label(reply: bytes | str, prefix: str = "") -> str | None:
     """QMF ``(#######BOH`` → "BOH"; QVFW ``(VERFW:00322.02`` → "00322.02" (prefix "VERFW:")."""
     text = text_of(reply)
     if not text.startswith("(") or not text[1:].lstrip("#").startswith(prefix):
-        raise UpsProtocolError("unexpected identity reply", reply=text)
+        raise UpsProtocolError("unexpected identity reply", reply=text, text=Text("ups.qx.not_reply", command="QMF/QVFW"))
     return _label(text[1:].lstrip("#")[len(prefix):])

@@ -68,6 +68,7 @@ class UucpLock:
                         f"serial port {self.device} is locked by process {owner} ({path})"
                         if owner else f"serial port {self.device} is locked ({path})"
                     )
+                    error.text = Text("ups.err.port_locked", port=self.device, lock=str(path))  # type: ignore[attr-defined]
                     error.remedy = Text("ups.err.port_busy.remedy", port=self.device)
                     raise error from None
                 except OSError:
@@ -173,7 +174,9 @@ class SerialLine:
         import serial
 
         if self._serial is None:
-            raise DeviceError(f"serial port {self.port} is not open")
+            error = DeviceError(f"serial port {self.port} is not open")
+            error.text = Text("ups.err.port_closed", port=self.port)  # type: ignore[attr-defined]
+            raise error
         port = self._serial
         try:
             port.reset_input_buffer()

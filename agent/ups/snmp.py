@@ -31,14 +31,56 @@ from typing import Any
 
 from agent.i18n import Text, register
 from agent.snmp import (
-    SnmpAuthError, SnmpCredentials, SnmpProtocolError, SnmpSession, SnmpTimeout, absent_reason, to_int, to_number,
-    to_oid, to_text,
+    SnmpAuthError, SnmpCredentials, SnmpProtocolError, SnmpSession, SnmpTimeout, absent_reason, either, reason_for,
+    to_int, to_number, to_oid, to_text,
 )
 from agent.ups.base import UpsDriver
 from agent.ups.model import SelfTest, UpsStatus
 
 register(
     {
+        "ups.snmp.not_read": ("chưa đọc", "not read"),
+        "ups.snmp.not_reported": ("thiết bị không báo {obj}", "{obj} not reported"),
+        "ups.snmp.table_not_read": ("chưa đọc được bảng {obj}", "{obj} not read"),
+        "ups.snmp.silent_state": ("{obj} = {value}: không cho biết", "{obj} = {value}: does not say"),
+        "ups.snmp.unmapped": (
+            "{obj} = {value}: trạng thái mà driver này chưa biết",
+            "{obj} = {value}: a state this driver does not map",
+        ),
+        "ups.snmp.battery_fault": ("{obj}: ắc quy bị lỗi", "{obj}: battery fault"),
+        "ups.snmp.zero_temperature": (
+            "upsBatteryTemperature: 0 °C, giá trị của card không có cảm biến nhiệt độ",
+            "upsBatteryTemperature: 0 °C, the value of cards without a temperature probe",
+        ),
+        "ups.snmp.card_version": (
+            "phiên bản {version} là của card mạng, không phải của bộ lưu điện (UPS)",
+            "the network card's own version is {version}",
+        ),
+        "ups.snmp.apc_no_flags": (
+            "các đối tượng cơ bản của PowerNet không có cờ báo lỗi hay quá tải",
+            "PowerNet basic objects carry no fault or overload flag",
+        ),
+        "ups.snmp.xppc_no_manufacturer": (
+            "XPPC-MIB không có đối tượng tên hãng (card NetAgent được lắp cho UPS của nhiều hãng)",
+            "XPPC-MIB has no manufacturer object (NetAgent cards are fitted to many brands)",
+        ),
+        "ups.snmp.xppc_no_state": (
+            "các đối tượng cơ bản của XPPC-MIB không có trạng thái lỗi, quá tải hay tự kiểm tra",
+            "XPPC-MIB base objects carry no fault, overload or self-test state",
+        ),
+        "ups.snmp.default": (
+            "card SNMP ({mib}) không báo giá trị này",
+            "not reported by the {mib} agent",
+        ),
+        "ups.snmp.changed": (
+            "thiết bị SNMP tại {where} không còn trả lời các đối tượng nó đã trả lời trước đó",
+            "the SNMP agent at {where} no longer answers the objects it answered before",
+        ),
+        "ups.snmp.no_mib": (
+            "thiết bị SNMP tại {where} (sysObjectID {oid}) không có RFC 1628 UPS-MIB, APC PowerNet-MIB hay XPPC-MIB",
+            "the SNMP agent at {where} (sysObjectID {oid}) implements none of RFC 1628 UPS-MIB, APC PowerNet-MIB "
+            "or XPPC-MIB",
+        ),
         "ups.snmp.timeout.remedy": (
             "Card mạng của bộ lưu điện (UPS) {host} không trả lời SNMP: kiểm tra UPS và card mạng đang bật, "
             "địa chỉ IP và cổng ([ups.snmp] host, port), tường lửa cho UDP {port}, và community (SNMP v2c) "
@@ -250,22 +292,22 @@ class _Values:
     def has(self, name: str) -> bool:
         return name in self.table and absent_reason(self.value(name)) is None
 
-    def int(self, name: str, **kw: Any) -> tuple[int | None, str | None]:
+    def int(self, name: str, **kw: Any) -> tuple[int | None, Text | None]:
         if name not in self.table:
-            return None, "not read"
+            return None, Text("ups.snmp.not_read")
         value, why = to_int(self.value(name), **kw)
-        return value, (f"{self.obj(name)}: {why}" if why else None)
+        return value, reason_for(self.obj(name), why)
 
-    def num(self, name: str, **kw: Any) -> tuple[float | None, str | None]:
+    def num(self, name: str, **kw: Any) -> tuple[float | None, Text | None]:
         value, why = to_number(self.value(name), **kw)
-        return value, (f"{self.obj(name)}: {why}" if why else None)
+        return value, reason_for(self.obj(name), why)
 
-    def text(self, name: str) -> tuple[str | None, str | None]:
+    def text(self, name: str) -> tuple[str | None, Text | None]:
         value, why = to_text(self.value(name))
-        return value, (f"{self.obj(name)}: {why}" if why else None)
+        return value, reason_for(self.obj(name), why)
 
 
-def _set(status: UpsStatus, field: str, pair: tuple[Any, str | None]) -> None:
+def _set(status: UpsStatus, field: str, pair: tuple[Any, Text | str | None]) -> None:
     value, why = pair
     if value is not None and getattr(status, field) is None:
         setattr(status, field, value)
@@ -280,7 +322,7 @@ def _apply_output(status: UpsStatus, state: tuple, why_name: str) -> None:
         if flag is not None and getattr(status, field) is None:
             setattr(status, field, flag)
         elif flag is None and field in ("on_battery", "bypass", "boost", "trim"):
-            status.mark_unknown(field, f"{why_name} = {name}: does not say")
+            status.mark_unknown(field, Text("ups.snmp.silent_state", obj=why_name, value=name))
     if output_off:
         status.add_alarm("output_off", f"{why_name} = {name}")
     if fault:
@@ -320,13 +362,13 @@ def _mains_scale(v: _Values, names: list[str], nominal_names: list[str], declare
     return pick_scale(top, declared, 0.1 if declared == 1.0 else 1.0, MAINS_V)
 
 
-def _identity(status: UpsStatus, ident: dict[str, tuple[str | None, str | None]]) -> None:
+def _identity(status: UpsStatus, ident: dict[str, tuple[str | None, Text | str | None]]) -> None:
     for field, key in (("manufacturer", "manufacturer"), ("model", "model"), ("firmware", "firmware")):
         if key in ident:
             _set(status, field, ident[key])
 
 
-def status_rfc1628(v: _Values, ident: dict[str, tuple[str | None, str | None]], alarm_oids: list[str] | None,
+def status_rfc1628(v: _Values, ident: dict[str, tuple[str | None, Text | str | None]], alarm_oids: list[str] | None,
                    *, source: str, now: _dt.datetime | None = None) -> UpsStatus:
     """RFC 1628 answers -> UpsStatus.  ``alarm_oids``: upsAlarmDescr values (None: table not read)."""
     s = UpsStatus(source=source, driver="snmp", protocol="rfc1628")
@@ -338,7 +380,7 @@ def status_rfc1628(v: _Values, ident: dict[str, tuple[str | None, str | None]], 
         _apply_output(s, RFC_OUTPUT[source_value], "upsOutputSource")
     else:
         for field in ("on_battery", "bypass", "boost", "trim"):
-            s.mark_unknown(field, why or "upsOutputSource not reported")
+            s.mark_unknown(field, why or Text("ups.snmp.not_reported", obj="upsOutputSource"))
 
     battery, why = v.int("battery_status", lo=1, hi=4)
     if battery in (2, 3, 4):
@@ -358,7 +400,7 @@ def status_rfc1628(v: _Values, ident: dict[str, tuple[str | None, str | None]], 
     temperature = v.num("battery_temperature", lo=-20, hi=90)
     if temperature[0] == 0:
         # Cards without a battery probe send 0 (Eaton 5PX recording); no room UPS runs at freezing point.
-        temperature = (None, "upsBatteryTemperature: 0 °C, the value of cards without a temperature probe")
+        temperature = (None, Text("ups.snmp.zero_temperature"))
     _set(s, "temperature_c", temperature)
     seconds, why = v.int("seconds_on_battery", lo=0)
     _set(s, "seconds_on_battery", (seconds, why))
@@ -373,7 +415,7 @@ def status_rfc1628(v: _Values, ident: dict[str, tuple[str | None, str | None]], 
     if present:
         s.load_percent = max(present)  # the most loaded phase is the one that trips
     else:
-        s.mark_unknown("load_percent", loads[0][1] or "upsOutputPercentLoad not reported")
+        s.mark_unknown("load_percent", loads[0][1] or Text("ups.snmp.not_reported", obj="upsOutputPercentLoad"))
 
     # Alarms: the table when upsAlarmsPresent > 0; with 0 present there is no fault and no overload.
     count, why = v.int("alarms_present", lo=0, hi=1000)
@@ -396,8 +438,8 @@ def status_rfc1628(v: _Values, ident: dict[str, tuple[str | None, str | None]], 
     elif count == 0:
         s.ups_fault, s.overload = False, False
     else:
-        s.mark_unknown("ups_fault", why or "upsAlarmTable not read")
-        s.mark_unknown("overload", why or "upsAlarmTable not read")
+        s.mark_unknown("ups_fault", why or Text("ups.snmp.table_not_read", obj="upsAlarmTable"))
+        s.mark_unknown("overload", why or Text("ups.snmp.table_not_read", obj="upsAlarmTable"))
     if s.on_battery is None and (on_battery_alarm or (seconds or 0) > 0):
         s.on_battery = True  # upsOutputSource missing, but the alarm table / battery clock says so
 
@@ -410,12 +452,12 @@ def status_rfc1628(v: _Values, ident: dict[str, tuple[str | None, str | None]], 
             s.add_alarm("self_test_failed", detail or "upsTestResultsSummary = doneError")
         s.test_in_progress = summary == 5 or test_alarm
     else:
-        s.mark_unknown("last_self_test", why or "upsTestResultsSummary not reported")
+        s.mark_unknown("last_self_test", why or Text("ups.snmp.not_reported", obj="upsTestResultsSummary"))
         if test_alarm:
             s.test_in_progress = True
         else:
-            s.mark_unknown("test_in_progress", why or "upsTestResultsSummary not reported")
-    s.explain_unknowns(f"not reported by the {LABELS['rfc1628']} agent")
+            s.mark_unknown("test_in_progress", why or Text("ups.snmp.not_reported", obj="upsTestResultsSummary"))
+    s.explain_unknowns(Text("ups.snmp.default", mib=LABELS["rfc1628"]))
     return s
 
 
@@ -437,7 +479,7 @@ def _test_time(v: _Values, now: _dt.datetime | None) -> _dt.datetime | None:
     return (now - _dt.timedelta(seconds=(uptime - start) / 100)).replace(microsecond=0)
 
 
-def status_apc(v: _Values, ident: dict[str, tuple[str | None, str | None]], *, source: str) -> UpsStatus:
+def status_apc(v: _Values, ident: dict[str, tuple[str | None, Text | str | None]], *, source: str) -> UpsStatus:
     s = UpsStatus(source=source, driver="snmp", protocol="apc-powernet")
     _identity(s, ident)
     manufacturer = ident.get("rfc_manufacturer", (None, None))[0]
@@ -449,7 +491,7 @@ def status_apc(v: _Values, ident: dict[str, tuple[str | None, str | None]], *, s
     if status_value in APC_OUTPUT:
         _apply_output(s, APC_OUTPUT[status_value], "upsBasicOutputStatus")
     else:
-        reason = why or f"upsBasicOutputStatus = {status_value}: a state this driver does not map"
+        reason = why or Text("ups.snmp.unmapped", obj="upsBasicOutputStatus", value=status_value)
         for field in ("on_battery", "bypass", "boost", "trim", "test_in_progress"):
             s.mark_unknown(field, reason)
     battery, why = v.int("battery_status", lo=1, hi=5)
@@ -457,7 +499,7 @@ def status_apc(v: _Values, ident: dict[str, tuple[str | None, str | None]], *, s
         s.low_battery = battery == 3
     elif battery in (4, 5):
         s.add_alarm("battery_replace", "upsBasicBatteryStatus = " + ("batteryInFaultCondition" if battery == 4 else "noBatteryPresent"))
-        s.mark_unknown("low_battery", "upsBasicBatteryStatus: battery fault")
+        s.mark_unknown("low_battery", Text("ups.snmp.battery_fault", obj="upsBasicBatteryStatus"))
     else:
         s.mark_unknown("low_battery", why or "upsBasicBatteryStatus = unknown(1)")
     replace, _ = v.int("replace", lo=1, hi=2)
@@ -494,16 +536,16 @@ def status_apc(v: _Values, ident: dict[str, tuple[str | None, str | None]], *, s
     else:
         s.mark_unknown("last_self_test", why or "")
     for field in ("ups_fault", "overload"):
-        s.mark_unknown(field, "PowerNet basic objects carry no fault or overload flag")
-    s.explain_unknowns(f"not reported by the {LABELS['apc']} agent")
+        s.mark_unknown(field, Text("ups.snmp.apc_no_flags"))
+    s.explain_unknowns(Text("ups.snmp.default", mib=LABELS["apc"]))
     return s
 
 
-def _first(*pairs: tuple[Any, str | None]) -> tuple[Any, str | None]:
+def _first(*pairs: tuple[Any, Text | None]) -> tuple[Any, Text | str | None]:
     for value, _ in pairs:
         if value is not None:
             return value, None
-    return None, "; ".join(why for _, why in pairs if why) or None
+    return None, either(*(why for _, why in pairs))
 
 
 def _apc_date(text: str | None) -> _dt.datetime | None:
@@ -518,14 +560,14 @@ def _apc_date(text: str | None) -> _dt.datetime | None:
     return None
 
 
-def status_xppc(v: _Values, ident: dict[str, tuple[str | None, str | None]], *, source: str) -> UpsStatus:
+def status_xppc(v: _Values, ident: dict[str, tuple[str | None, Text | str | None]], *, source: str) -> UpsStatus:
     s = UpsStatus(source=source, driver="snmp", protocol="xppc")
     _identity(s, ident)
     manufacturer, why = ident.get("rfc_manufacturer", (None, None))
     if manufacturer:
         s.manufacturer = manufacturer
     else:
-        s.mark_unknown("manufacturer", "XPPC-MIB has no manufacturer object (NetAgent cards are fitted to many brands)")
+        s.mark_unknown("manufacturer", Text("ups.snmp.xppc_no_manufacturer"))
     _set(s, "attached_devices", v.text("attached"))
 
     status_value, why = v.int("output_status", lo=1, hi=9)
@@ -557,8 +599,8 @@ def status_xppc(v: _Values, ident: dict[str, tuple[str | None, str | None]], *, 
     _set(s, "input_frequency_hz", _frequency(v, "input_frequency", 0.1))
     _set(s, "load_percent", v.num("load", lo=0, hi=200))
     for field in ("ups_fault", "overload", "test_in_progress", "last_self_test"):
-        s.mark_unknown(field, "XPPC-MIB base objects carry no fault, overload or self-test state")
-    s.explain_unknowns(f"not reported by the {LABELS['xppc']} agent")
+        s.mark_unknown(field, Text("ups.snmp.xppc_no_state"))
+    s.explain_unknowns(Text("ups.snmp.default", mib=LABELS["xppc"]))
     return s
 
 
@@ -578,7 +620,7 @@ class SnmpDriver(UpsDriver):
         self.session = SnmpSession(self.cfg.host, int(self.cfg.port), _credentials(self.cfg),
                                    timeout=float(self.cfg.timeout), retries=int(self.cfg.retries))
         self.dialect: str | None = None
-        self._ident: dict[str, tuple[str | None, str | None]] | None = None
+        self._ident: dict[str, tuple[str | None, Text | str | None]] | None = None
         self._oid_map: dict[str, str] = {}  # scalar OID -> the OID the agent really answers (missing ".0")
 
     def deadline(self) -> float:
@@ -624,14 +666,16 @@ class SnmpDriver(UpsDriver):
         if not any(values.has(n) for n in table if n not in ATTACHED and n not in ident_table and n != "uptime"):
             # The card stopped answering this MIB (firmware change, card swapped): detect again next poll.
             self.dialect, self._ident, self._learnt_forms, self._oid_map = None, None, False, {}
-            raise SnmpProtocolError(f"the SNMP agent at {self.session.where} no longer answers the objects it answered before")
+            error = SnmpProtocolError(f"the SNMP agent at {self.session.where} no longer answers the objects it answered before")
+            error.text = Text("ups.snmp.changed", where=self.session.where)
+            raise error
         if self._ident is None:
             self._ident = {name: values.text(name) for name in ident_table}
             if self.dialect == "rfc1628":
                 firmware, why = values.text("ups_software")
                 card, _ = values.text("agent_software")
                 if firmware is None and card:
-                    why = f"{why}; the network card's own version is {card!r}"  # not the UPS's firmware
+                    why = either(why, Text("ups.snmp.card_version", version=repr(card)))  # not the UPS's firmware
                 self._ident["firmware"] = (firmware, why)
         if self.dialect == "rfc1628":
             alarm_oids = None
@@ -676,6 +720,7 @@ class SnmpDriver(UpsDriver):
             f"the SNMP agent at {self.session.where} (sysObjectID {sys_oid}) implements none of "
             "RFC 1628 UPS-MIB, APC PowerNet-MIB or XPPC-MIB"
         )
+        error.text = Text("ups.snmp.no_mib", where=self.session.where, oid=sys_oid)
         error.remedy = Text("ups.snmp.nomib.remedy", host=self.cfg.host)
         raise error
 

@@ -102,8 +102,10 @@ class AutoDriver(CodecDriver):
         values = driver.send(f"GET {SYS_OBJECT_ID}")
         from agent.snmp import to_oid
 
+        from agent.i18n import render
+
         oid, why = to_oid(values.get(SYS_OBJECT_ID))
-        self._save("snmp", f"sysObjectID {oid} ({vendor_of(oid) or why})")
+        self._save("snmp", f"sysObjectID {oid} ({vendor_of(oid) or render(why, 'en')})")  # a note in the state file
         return driver
 
     def open(self) -> None:

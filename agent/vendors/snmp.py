@@ -19,6 +19,7 @@ import threading
 from typing import Any
 
 from agent.errors import ConfigError, ProtocolError
+from agent.i18n import Text, register
 from agent.vendors import model as m
 from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire
 
@@ -37,6 +38,74 @@ ACTIVE_CONFERENCES = f"{PLCM}.5.1.0"
 SCALARS = (SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, ID_SOFTWARE, ID_MODEL, ID_SERIAL, H323_STATUS, H323_REG,
            SIP_STATUS, MIC_STATUS, CAM_STATUS, ACTIVE_CONFERENCES)
 TABLES = (SIP_REG_TABLE, MIC_TABLE, CAM_TABLE, NIC_TABLE, IP_ADDR_TABLE)
+
+register(
+    {
+        "codec.snmp.no_object": ("không có {obj} ({why})", "no {obj} ({why})"),
+        "codec.snmp.missing": ("không có {obj}", "no {obj}"),
+        "codec.snmp.no_model": ("không có identityDeviceModel và sysDescr ({why})", "no identityDeviceModel and no sysDescr ({why})"),
+        "codec.snmp.no_software": (
+            "không có identitySoftwareInfo của POLYCOM-ENDPOINT-MIB ({why}); sysDescr: {descr}",
+            "no POLYCOM-ENDPOINT-MIB identitySoftwareInfo ({why}); sysDescr: {descr}",
+        ),
+        "codec.snmp.no_ip": (
+            "thiết bị không có địa chỉ nào trong ipAddrTable ngoài loopback",
+            "the agent has no ipAddrTable entry besides loopback",
+        ),
+        "codec.snmp.no_nic_table": ("không có bảng NIC của POLYCOM-ENDPOINT-MIB", "no POLYCOM-ENDPOINT-MIB NIC table"),
+        "codec.snmp.not_read": ("không đọc qua SNMP", "not read over SNMP"),
+        "codec.snmp.no_standby": ("SNMP không báo trạng thái chờ (sleep)", "SNMP reports no sleep state"),
+        "codec.snmp.no_registration_mib": (
+            "thiết bị không có POLYCOM-ENDPOINT-MIB; chưa biết MIB riêng của hãng cho trạng thái đăng ký "
+            "(Huawei TE: đề nghị Huawei/VNPT cung cấp TE MIB)",
+            "this agent has no POLYCOM-ENDPOINT-MIB; its vendor MIB for registration is not known "
+            "(Huawei TE: ask Huawei/VNPT for the TE MIB)",
+        ),
+        "codec.snmp.no_sip_rows": ("bảng serviceSipRegistrationStatus không có dòng nào", "no serviceSipRegistrationStatus rows"),
+        "codec.snmp.not_in_mib": (
+            "không có trong các đối tượng trạng thái của POLYCOM-ENDPOINT-MIB",
+            "not in POLYCOM-ENDPOINT-MIB's status objects",
+        ),
+        "codec.snmp.not_reported": ("không được báo", "not reported"),
+        "codec.snmp.no_call_count": (
+            "SNMP không báo số cuộc gọi đang diễn ra ({why})",
+            "no active-conference count over SNMP ({why})",
+        ),
+        "codec.snmp.call_details": (
+            "thiết bị đầu cuối báo {active} cuộc gọi đang diễn ra, nhưng SNMP không cho chi tiết cuộc gọi",
+            "the codec reports {active} active conference(s), but SNMP gives no call details",
+        ),
+        "codec.snmp.no_call_rate": ("SNMP không báo cài đặt băng thông kết nối", "SNMP reports no call rate setting"),
+        "codec.snmp.no_signal": (
+            "không có tín hiệu hình ảnh: thiết bị đầu cuối báo camera bị lỗi (POLYCOM-ENDPOINT-MIB hardwareCameraStatus)",
+            "no signal: the codec reports its camera as failed (POLYCOM-ENDPOINT-MIB hardwareCameraStatus)",
+        ),
+        "codec.snmp.no_format": (
+            "trạng thái camera là {state}; SNMP không báo định dạng hình ảnh",
+            "the camera status is {state}; SNMP does not report the video format",
+        ),
+        "codec.snmp.no_camera_status": ("SNMP không báo trạng thái camera ({why})", "no camera status over SNMP ({why})"),
+        "codec.snmp.no_camera_table": ("không có bảng camera", "no camera table"),
+        "codec.snmp.not_over_snmp": ("SNMP không báo giá trị này", "not reported over SNMP"),
+        "codec.snmp.no_screens": ("SNMP không báo trạng thái màn hình", "SNMP does not report the screens"),
+        "codec.snmp.no_mic_objects": (
+            "thiết bị không có các đối tượng micro của POLYCOM-ENDPOINT-MIB",
+            "this agent has no POLYCOM-ENDPOINT-MIB microphone objects",
+        ),
+        "codec.snmp.mic_overall": (
+            "chỉ có trạng thái chung của micro ({state})",
+            "only the overall microphone status ({state})",
+        ),
+        "codec.snmp.no_mic_table": ("không có bảng micro", "no microphone table"),
+        "codec.snmp.no_mic_status": ("không có trạng thái của micro này", "no status for this microphone"),
+        "codec.snmp.no_presets": ("SNMP không báo danh sách preset camera", "SNMP does not report camera presets"),
+        "codec.snmp.no_identity": (
+            "thiết bị SNMP có trả lời nhưng không có sysDescr lẫn sysObjectID",
+            "the SNMP agent answered but gave neither sysDescr nor sysObjectID",
+        ),
+        "codec.snmp.no_answer": ("không có trả lời SNMP trong {seconds} giây", "no SNMP answer within {seconds} s"),
+    }
+)
 
 _OID = r"(?:\.[0-9]{1,10}){0,12}"
 ALLOWED = AllowList(
@@ -111,7 +180,9 @@ class SnmpDriver(CodecDriver):
         else:
             self._tables[IP_ADDR_TABLE] = self.send(f"WALK {IP_ADDR_TABLE}")
         if self._scalar_text(SYS_DESCR)[0] is None and self._scalar_oid(SYS_OBJECT_ID)[0] is None:
-            raise ProtocolError("the SNMP agent answered but gave neither sysDescr nor sysObjectID")
+            error = ProtocolError("the SNMP agent answered but gave neither sysDescr nor sysObjectID")
+            error.text = Text("codec.snmp.no_identity")
+            raise error
 
     def _end_poll(self) -> None:
         pass
@@ -126,17 +197,17 @@ class SnmpDriver(CodecDriver):
                 out[oid] = _plain(value)
         return out
 
-    def _scalar_text(self, oid: str) -> tuple[str | None, str | None]:
+    def _scalar_text(self, oid: str) -> tuple[str | None, Text | None]:
         from agent.snmp import to_text
 
         return to_text(self._values.get(oid))
 
-    def _scalar_oid(self, oid: str) -> tuple[str | None, str | None]:
+    def _scalar_oid(self, oid: str) -> tuple[str | None, Text | None]:
         from agent.snmp import to_oid
 
         return to_oid(self._values.get(oid))
 
-    def _scalar_int(self, oid: str) -> tuple[int | None, str | None]:
+    def _scalar_int(self, oid: str) -> tuple[int | None, Text | None]:
         from agent.snmp import to_int
 
         return to_int(self._values.get(oid), sentinels=())
@@ -161,16 +232,15 @@ class SnmpDriver(CodecDriver):
         facts = m.Facts(vendor=vendor, model=model or descr, software_version=software, serial=serial,
                         uptime_s=ticks // 100 if ticks is not None else None, name=name)
         if facts.model is None:
-            self.not_exposed("facts.model", f"no identityDeviceModel and no sysDescr ({why_descr})")
+            self.not_exposed("facts.model", Text("codec.snmp.no_model", why=why_descr))
         if software is None:
-            self.not_exposed("facts.software_version", "no POLYCOM-ENDPOINT-MIB identitySoftwareInfo "
-                             f"({why_sw}); sysDescr: {descr or '-'}")
+            self.not_exposed("facts.software_version", Text("codec.snmp.no_software", why=why_sw, descr=descr or "-"))
         if serial is None:
-            self.not_exposed("facts.serial", f"no identityDeviceSerialNumber ({why_serial})")
+            self.not_exposed("facts.serial", Text("codec.snmp.no_object", obj="identityDeviceSerialNumber", why=why_serial))
         if facts.uptime_s is None:
-            self.not_exposed("facts.uptime_s", f"no sysUpTime ({why_up})")
+            self.not_exposed("facts.uptime_s", Text("codec.snmp.no_object", obj="sysUpTime", why=why_up))
         if name is None:
-            self.not_exposed("facts.name", f"no sysName ({why_name})")
+            self.not_exposed("facts.name", Text("codec.snmp.no_object", obj="sysName", why=why_name))
         return facts
 
     def get_network(self) -> m.NetworkInfo:
@@ -191,21 +261,20 @@ class SnmpDriver(CodecDriver):
                 info.mac = text.upper()
                 break
         if info.ip is None:
-            self.not_exposed("network.ip", "the agent has no ipAddrTable entry besides loopback")
+            self.not_exposed("network.ip", Text("codec.snmp.no_ip"))
         if info.netmask is None:
-            self.not_exposed("network.netmask", "no ipAdEntNetMask")
+            self.not_exposed("network.netmask", Text("codec.snmp.missing", obj="ipAdEntNetMask"))
         if info.mac is None:
-            self.not_exposed("network.mac", "no POLYCOM-ENDPOINT-MIB NIC table")
-        self.not_exposed("network.gateway", "not read over SNMP")
+            self.not_exposed("network.mac", Text("codec.snmp.no_nic_table"))
+        self.not_exposed("network.gateway", Text("codec.snmp.not_read"))
         return info
 
     def get_standby(self) -> m.StandbyInfo:
-        raise NotExposed("SNMP reports no sleep state")
+        raise NotExposed(Text("codec.snmp.no_standby"))
 
     def get_registration(self) -> m.Registration:
         if not self._is_poly():
-            raise NotExposed("this agent has no POLYCOM-ENDPOINT-MIB; its vendor MIB for registration is not known "
-                             "(Huawei TE: ask Huawei/VNPT for the TE MIB)")
+            raise NotExposed(Text("codec.snmp.no_registration_mib"))
         reg = m.Registration()
         h323_service, _ = self._scalar_int(H323_STATUS)
         h323, why = self._scalar_int(H323_REG)
@@ -214,7 +283,7 @@ class SnmpDriver(CodecDriver):
         if h323_service == 1:
             reg.h323.status, reg.h323.raw = m.INACTIVE, "service disabled"
         if reg.h323.status is None:
-            self.not_exposed("registration.h323.status", f"no serviceH323RegistrationStatus ({why})")
+            self.not_exposed("registration.h323.status", Text("codec.snmp.no_object", obj="serviceH323RegistrationStatus", why=why))
         sip_service, _ = self._scalar_int(SIP_STATUS)
         rows = self._rows(SIP_REG_TABLE, 2)
         from agent.snmp import to_int
@@ -227,24 +296,24 @@ class SnmpDriver(CodecDriver):
         if sip_service == 1:
             reg.sip.status, reg.sip.raw = m.INACTIVE, "service disabled"
         if reg.sip.status is None:
-            self.not_exposed("registration.sip.status", "no serviceSipRegistrationStatus rows")
+            self.not_exposed("registration.sip.status", Text("codec.snmp.no_sip_rows"))
         for proto in ("h323", "sip"):
             for name in ("server", "configured_server", "reason"):
-                self.not_exposed(f"registration.{proto}.{name}", "not in POLYCOM-ENDPOINT-MIB's status objects")
+                self.not_exposed(f"registration.{proto}.{name}", Text("codec.snmp.not_in_mib"))
             if getattr(reg, proto).raw is None:
-                self.not_exposed(f"registration.{proto}.raw", "not reported")
+                self.not_exposed(f"registration.{proto}.raw", Text("codec.snmp.not_reported"))
         return reg
 
     def get_calls(self) -> list[m.Call]:
         active, why = self._scalar_int(ACTIVE_CONFERENCES)
         if active is None:
-            raise NotExposed(f"no active-conference count over SNMP ({why})")
+            raise NotExposed(Text("codec.snmp.no_call_count", why=why))
         if active > 0:
-            raise NotExposed(f"the codec reports {active} active conference(s), but SNMP gives no call details")
+            raise NotExposed(Text("codec.snmp.call_details", active=active))
         return []
 
     def get_call_rate(self) -> m.CallRate:
-        raise NotExposed("SNMP reports no call rate setting")
+        raise NotExposed(Text("codec.snmp.no_call_rate"))
 
     def get_video(self) -> m.Video:
         from agent.snmp import to_text
@@ -254,25 +323,23 @@ class SnmpDriver(CodecDriver):
         video.main_source = next((n for n in names.values() if n), None)
         camera, why = self._scalar_int(CAM_STATUS)
         if camera == 3:
-            self.not_exposed("video.main_source_format", "no signal: the codec reports its camera as failed "
-                             "(POLYCOM-ENDPOINT-MIB hardwareCameraStatus)")
+            self.not_exposed("video.main_source_format", Text("codec.snmp.no_signal"))
         elif camera is not None:
-            self.not_exposed("video.main_source_format", f"the camera status is {_ENUM.get(camera, camera)}; "
-                             "SNMP does not report the video format")
+            self.not_exposed("video.main_source_format", Text("codec.snmp.no_format", state=_ENUM.get(camera, camera)))
         else:
-            self.not_exposed("video.main_source_format", f"no camera status over SNMP ({why})")
+            self.not_exposed("video.main_source_format", Text("codec.snmp.no_camera_status", why=why))
         if video.main_source is None:
-            self.not_exposed("video.main_source", "no camera table")
+            self.not_exposed("video.main_source", Text("codec.snmp.no_camera_table"))
         for path in ("monitors_configured", "presentation_source", "layout"):
-            self.not_exposed(f"video.{path}", "not reported over SNMP")
-        self.not_exposed("video.monitors", "SNMP does not report the screens")
+            self.not_exposed(f"video.{path}", Text("codec.snmp.not_over_snmp"))
+        self.not_exposed("video.monitors", Text("codec.snmp.no_screens"))
         return video
 
     def get_audio(self) -> m.Audio:
         from agent.snmp import to_int, to_text
 
         if not self._is_poly():
-            raise NotExposed("this agent has no POLYCOM-ENDPOINT-MIB microphone objects")
+            raise NotExposed(Text("codec.snmp.no_mic_objects"))
         audio = m.Audio()
         names = self._rows(MIC_TABLE, 2)
         states = self._rows(MIC_TABLE, 3)
@@ -287,21 +354,21 @@ class SnmpDriver(CodecDriver):
         elif overall is not None:
             # Only the overall state: "ok" means the microphones work, at least one of them.
             audio.mics_connected = 1 if overall == 2 else 0
-            self.not_exposed("audio.mics_total", f"only the overall microphone status ({_ENUM.get(overall, overall)})")
+            self.not_exposed("audio.mics_total", Text("codec.snmp.mic_overall", state=_ENUM.get(overall, overall)))
         else:
-            self.not_exposed("audio.mics_connected", f"no hardwareMicrophoneStatus ({why})")
-            self.not_exposed("audio.mics_total", "no microphone table")
+            self.not_exposed("audio.mics_connected", Text("codec.snmp.no_object", obj="hardwareMicrophoneStatus", why=why))
+            self.not_exposed("audio.mics_total", Text("codec.snmp.no_mic_table"))
         for mic in audio.mics:
-            self.not_exposed(f"audio.mics[{mic.id}].echo_control", "not reported over SNMP")
+            self.not_exposed(f"audio.mics[{mic.id}].echo_control", Text("codec.snmp.not_over_snmp"))
             if mic.connected is None:
-                self.not_exposed(f"audio.mics[{mic.id}].connected", "no status for this microphone")
+                self.not_exposed(f"audio.mics[{mic.id}].connected", Text("codec.snmp.no_mic_status"))
         for path in ("muted", "volume", "volume_muted"):
-            self.not_exposed(f"audio.{path}", "not reported over SNMP")
-        self.not_exposed("audio.echo_control", "not reported over SNMP")
+            self.not_exposed(f"audio.{path}", Text("codec.snmp.not_over_snmp"))
+        self.not_exposed("audio.echo_control", Text("codec.snmp.not_over_snmp"))
         return audio
 
     def get_presets(self) -> list[m.Preset]:
-        raise NotExposed("SNMP does not report camera presets")
+        raise NotExposed(Text("codec.snmp.no_presets"))
 
 
 def _plain(value: Any) -> Any:
@@ -333,7 +400,9 @@ class _LoopRunner:
             future.cancel()
             from agent.snmp import SnmpTimeout
 
-            raise SnmpTimeout(f"no SNMP answer within {timeout:g} s") from None
+            error = SnmpTimeout(f"no SNMP answer within {timeout:g} s")
+            error.text = Text("codec.snmp.no_answer", seconds=timeout)
+            raise error from None
 
     def run_nowait(self, coro: Any) -> None:
         try:

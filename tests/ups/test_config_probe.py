@@ -10,6 +10,7 @@ import pytest
 
 from agent.config import load_dict
 from agent.errors import ConfigError
+from agent.i18n import render
 from agent.model import Status
 from agent.probes import get_probe_class
 from agent.ups import get_driver
@@ -111,7 +112,7 @@ def test_probe_tracks_seconds_on_battery_and_closes():
 
     on_mains, on_battery = asyncio.run(run())
     assert on_mains.seconds_on_battery == 0
-    assert on_battery.seconds_on_battery is None and "first poll" in on_battery.unknown["seconds_on_battery"]
+    assert on_battery.seconds_on_battery is None and "first poll" in render(on_battery.unknown["seconds_on_battery"], "en")
     assert fake.closed == 1 and probe._driver is None
     later = s(True)
     probe._track_battery(later, probe._on_battery_since + 90.4)

@@ -11,6 +11,7 @@ import pytest
 
 from agent.config import load_dict
 from agent.errors import DeviceError, DeviceUnreachable, PermissionDenied, ProtocolError
+from agent.i18n import render
 from agent.model import Status
 from agent.runner import build_probes, run_checklist
 from agent.ups.errors import UpsProtocolError, UpsSilent
@@ -173,7 +174,7 @@ def test_voltronic_dialect_detected_and_santak_q6(emulators, tmp_path):
     try:
         s = d.read_blocking()
         assert s.protocol == "megatec-q1+q6" and s.runtime_s == 6932 and s.battery_charge_percent == 100.0
-        assert s.model is None and "refuses the I" in s.unknown["model"]  # (NAK tolerated
+        assert s.model is None and "refuses the I" in render(s.unknown["model"], "en")  # (NAK tolerated
     finally:
         d.close_blocking()
 

@@ -15,6 +15,7 @@ import pytest
 from agent.checks import power as checks
 from agent.config import load_dict
 from agent.errors import DeviceAuthError, DeviceUnreachable, ProtocolError
+from agent.i18n import render
 from agent.model import Status, to_plain
 from agent.probes import get_probe_class
 from agent.runner import run_checklist
@@ -98,11 +99,11 @@ def test_apc_powernet_hand_made_state(snmpsim, tmp_path):
 def test_xppc_netagent(snmpsim, tmp_path):
     status, _ = read(snmp_config(tmp_path, snmpsim.port, "xppc-netagent"))
     assert (status.protocol, status.model) == ("xppc", "HT1101S")
-    assert status.manufacturer is None and "many brands" in status.unknown["manufacturer"]  # upsIdentManufacturer is ""
+    assert status.manufacturer is None and "many brands" in render(status.unknown["manufacturer"], "en")  # upsIdentManufacturer is ""
     assert status.on_battery is False and status.low_battery is False  # standBy(8) with a 16 % load
     assert (status.input_voltage_v, status.output_voltage_v, status.input_frequency_hz) == (236.0, 236.0, 50.0)
     assert (status.battery_voltage_v, status.temperature_c, status.load_percent) == (27.0, 28.0, 16.0)
-    assert status.runtime_s is None and "upsSmartBatteryRunTimeRemaining" in status.unknown["runtime_s"]
+    assert status.runtime_s is None and "upsSmartBatteryRunTimeRemaining" in render(status.unknown["runtime_s"], "en")
 
 
 def test_quirks_missing_dot_zero_null_strings_sentinels(snmpsim, tmp_path):
@@ -112,19 +113,19 @@ def test_quirks_missing_dot_zero_null_strings_sentinels(snmpsim, tmp_path):
         assert status.low_battery is False
         assert status.runtime_s == 42 * 60  # a number sent as OCTET STRING "42"
         assert status.battery_charge_percent == 95.0  # Gauge32 where INTEGER is due
-        assert status.battery_voltage_v is None and "NULL" in status.unknown["battery_voltage_v"]
-        assert status.temperature_c is None and "-1" in status.unknown["temperature_c"]
+        assert status.battery_voltage_v is None and "NULL" in render(status.unknown["battery_voltage_v"], "en")
+        assert status.temperature_c is None and "-1" in render(status.unknown["temperature_c"], "en")
         assert (status.input_voltage_v, status.output_voltage_v) == (229.0, 230.0)  # tenths
         assert status.load_percent == 18.0  # phase 1 NULL, phase 2 answers
-        assert status.last_self_test is None and "9 is above 6" in status.unknown["last_self_test"]
+        assert status.last_self_test is None and "9 is above 6" in render(status.unknown["last_self_test"], "en")
 
 
 def test_real_recording_sentinels_have_reasons(snmpsim, tmp_path):
     huawei, _ = read(snmp_config(tmp_path, snmpsim.port, "huaweiups_ups2000"))
-    assert huawei.runtime_s is None and "4294967295" in huawei.unknown["runtime_s"]
+    assert huawei.runtime_s is None and "4294967295" in render(huawei.unknown["runtime_s"], "en")
     socomec, _ = read(snmp_config(tmp_path, snmpsim.port, "netvision-rfc"))
-    assert socomec.runtime_s is None and "65535" in socomec.unknown["runtime_s"]
-    assert "Net Vision 7 v7.20" in socomec.unknown["firmware"]  # the card's version is not the UPS's firmware
+    assert socomec.runtime_s is None and "65535" in render(socomec.unknown["runtime_s"], "en")
+    assert "Net Vision 7 v7.20" in render(socomec.unknown["firmware"], "en")  # the card's version is not the UPS's firmware
 
 
 def test_state_flipped_by_set_is_seen_on_the_kept_session(snmpsim, tmp_path):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pysnmp.proto import rfc1902, rfc1905
 from pyasn1.type import univ
 
+from agent.i18n import Text, render
 from agent.snmp import to_int, to_number, to_oid, to_text
 from agent.ups.model import UpsStatus
 from agent.ups.snmp import (
@@ -38,7 +39,8 @@ def well_formed(pair, kind):
         if isinstance(value, float):
             assert math.isfinite(value)
     else:
-        assert isinstance(reason, str) and reason
+        assert isinstance(reason, Text), reason  # rendered in the report's language
+        assert render(reason, "vi") and render(reason, "en") and not render(reason, "en").startswith("snmp.")
 
 
 @given(snmp_values)
