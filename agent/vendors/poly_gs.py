@@ -511,6 +511,8 @@ class TelnetCodec:
         self.answered: set[tuple[int, int]] = set()
 
     def decode(self, chunk: bytes) -> bytes:
+        if self.state == "data" and IAC not in chunk:
+            return bytes(chunk)  # the usual chunk: plain text, nothing to strip or answer
         out = bytearray()
         for byte in chunk:
             if self.state == "data":
