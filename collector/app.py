@@ -282,7 +282,7 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
     async def room_schedule(room_id: str, now: float) -> str:
         version, meetings, valid_until = await run_in_threadpool(app.state.storage.schedule_for_room, room_id, now)
         fragment = schedule_json(meetings, now)
-        schedules.put(room_id, version, valid_until, fragment)
+        schedules.put(room_id, version, now, valid_until, fragment)
         return fragment
 
     app.add_route("/api/v1/heartbeat", heartbeat, methods=["POST"])

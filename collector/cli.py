@@ -7,6 +7,11 @@
     hntht-collector room rotate ROOM_ID | room disable ROOM_ID | room enable ROOM_ID | room list
     hntht-collector viewer add USERNAME [--password-file F]   (else read from stdin / prompt)
     hntht-collector viewer disable USERNAME
+    hntht-collector viewer role USERNAME viewer|technician|operator
+    hntht-collector meeting import FILE.csv | meeting list [--json] | meeting delete ID
+    hntht-collector report quarterly --quarter 2026Q4 --out FILE [--format xlsx|csv] [--district D]
+    hntht-collector report half --half 2026H2 --out FILE | report yearly --year 2026 --out FILE
+    hntht-collector report logbook --room ID --from 2026-10-01 --to 2026-12-31 --out FILE
 
 The database comes from --db, $HNTHT_COLLECTOR_DB, --db-file / $HNTHT_COLLECTOR_DB_FILE, or the
 systemd credential `collector-db-url`; default sqlite:////var/lib/hntht-collector/collector.db.
@@ -155,11 +160,82 @@ def cmd_viewer(args) -> int:
                 password = sys.stdin.readline().rstrip("\n")
             if len(password) < 10:
                 raise CollectorError("password too short: use at least 10 characters")
-            st.add_viewer(args.username, security.hash_password(password), time.time())
-            print(f"viewer {args.username} saved")
+            st.add_viewer(args.username, security.hash_password(password), time.time(), role=args.role)
+            print(f"viewer {args.username} saved" + (f" (role {args.role})" if args.role else ""))
+        elif args.viewer_cmd == "role":
+            st.set_viewer_role(args.username, args.role)
+            print(f"viewer {args.username}: role {args.role}")
         elif args.viewer_cmd == "disable":
             st.set_viewer_enabled(args.username, False)
             print(f"viewer {args.username} disabled (sessions ended)")
+    finally:
+        st.close()
+    return 0
+
+
+def cmd_meeting(args) -> int:
+    from . import meetings as M
+
+    st = _storage(args)
+    try:
+        if args.meeting_cmd == "import":
+            with open(args.file, "rb") as f:
+                data = f.read()
+            items, errors = M.parse_csv(data)
+            known = {r["room_id"] for r in st.list_rooms_admin()}
+            for m in items:
+                missing = [r for r in m["room_ids"] if r not in known]
+                if missing:
+                    errors.append(M.ImportError_(m["_line"], "diem_cau_tham_du", "không có điểm cầu " + ", ".join(missing),
+                                                 "no room " + ", ".join(missing)))
+            if errors:
+                for e in sorted(errors, key=lambda e: e.line):
+                    print(f"{args.file}: {e.text(args.lang)}", file=sys.stderr)
+                raise CollectorError(f"{len(errors)} error(s); nothing imported")
+            for m in items:
+                st.upsert_meeting({k: v for k, v in m.items() if k != "_line"}, "cli", time.time())
+            print(f"{len(items)} meeting(s) imported")
+        elif args.meeting_cmd == "list":
+            items = st.meetings_between(time.time() - 86400 * args.days_back, time.time() + 86400 * 365)
+            if args.json:
+                print(json.dumps([M.to_api(m) for m in items], ensure_ascii=False, indent=1))
+            else:
+                from .forms import vn
+                for m in items:
+                    print(f"{m['meeting_id']}\t{vn(m['start_at'])}–{vn(m['end_at'], '%H:%M')}\t{m['chair_room_id']}\t"
+                          f"{len(m['room_ids'])} rooms\t{m['title']}")
+        elif args.meeting_cmd == "delete":
+            if not st.delete_meeting(args.meeting_id):
+                raise CollectorError(f"no meeting {args.meeting_id!r}")
+            print(f"meeting {args.meeting_id} deleted")
+    finally:
+        st.close()
+    return 0
+
+
+def cmd_report(args) -> int:
+    from . import forms
+    from .workflow import report_unit
+
+    settings = _settings(args)
+    st = _storage(args)
+    try:
+        fmt = args.format or ("csv" if args.out.lower().endswith(".csv") else "xlsx")
+        try:
+            if args.report_cmd == "logbook":
+                period = forms.period_range(args.date_from, args.date_to)
+                data = forms.logbook_report(st, args.room, period, generated_at=time.time(), fmt=fmt)
+            else:
+                period = {"quarterly": lambda: forms.period_quarter(args.quarter),
+                          "half": lambda: forms.period_half(args.half),
+                          "yearly": lambda: forms.period_year(args.year)}[args.report_cmd]()
+                data = forms.quality_report(st, period, unit=report_unit(settings, st, args.district),
+                                            generated_at=time.time(), fmt=fmt, district=args.district)
+        except ValueError as exc:
+            raise CollectorError(str(exc)) from None
+        with open(args.out, "wb") as f:
+            f.write(data)
+        print(f"{args.out}: {period.first:%d/%m/%Y}–{period.last:%d/%m/%Y}, {len(data)} bytes ({fmt})")
     finally:
         st.close()
     return 0
@@ -215,8 +291,40 @@ def build_parser() -> argparse.ArgumentParser:
     vs = v.add_subparsers(dest="viewer_cmd", required=True)
     va = vs.add_parser("add", help="create a viewer or reset its password")
     va.add_argument("username"); va.add_argument("--password-file")
+    va.add_argument("--role", choices=("viewer", "technician", "operator"),
+                    help="viewer reads; technician also enters room contacts and meeting notes; operator also "
+                         "manages meetings (new viewers default to viewer)")
     vd = vs.add_parser("disable"); vd.add_argument("username")
+    vr = vs.add_parser("role", help="change a viewer's role")
+    vr.add_argument("username"); vr.add_argument("role", choices=("viewer", "technician", "operator"))
     v.set_defaults(func=cmd_viewer)
+
+    mt = sub.add_parser("meeting", help="the meeting schedule")
+    ms = mt.add_subparsers(dest="meeting_cmd", required=True)
+    mi = ms.add_parser("import", help="import meetings from a CSV file (all or nothing)")
+    mi.add_argument("file"); mi.add_argument("--lang", choices=("vi", "en"), default="vi")
+    ml = ms.add_parser("list"); ml.add_argument("--json", action="store_true")
+    ml.add_argument("--days-back", type=float, default=7)
+    mdl = ms.add_parser("delete"); mdl.add_argument("meeting_id")
+    mt.set_defaults(func=cmd_meeting)
+
+    rp = sub.add_parser("report", help="the regulation's forms (Phụ lục II quality, Phụ lục I log book)")
+    rps = rp.add_subparsers(dest="report_cmd", required=True)
+    for name, opt, hint in (("quarterly", "--quarter", "2026Q4"), ("half", "--half", "2026H2"),
+                            ("yearly", "--year", "2026")):
+        x = rps.add_parser(name, help=f"Phụ lục II for one {name.rstrip('ly')} ({opt} {hint})")
+        x.add_argument(opt, required=True, dest=opt.lstrip("-"))
+        x.add_argument("--district", help="only this district's rooms and communes (its roll-up, Điều 13.8)")
+    lb = rps.add_parser("logbook", help="Phụ lục I of one room")
+    lb.add_argument("--room", required=True)
+    lb.add_argument("--from", required=True, dest="date_from", help="YYYY-MM-DD (Vietnam date)")
+    lb.add_argument("--to", required=True, dest="date_to", help="YYYY-MM-DD, inclusive")
+    for x in rps.choices.values():
+        x.add_argument("--out", required=True, help="output file (.xlsx or .csv)")
+        x.add_argument("--format", choices=("xlsx", "csv"), help="default: from the --out extension")
+        if not any(a.dest == "district" for a in x._actions):
+            x.set_defaults(district=None)
+    rp.set_defaults(func=cmd_report)
     return p
 
 

@@ -198,6 +198,8 @@ class Phien:
 
     @property
     def long_loss(self) -> bool:
+        if self.missed and self.meeting and self.meeting["end_at"] - self.meeting["start_at"] >= LONG_LOSS_S:
+            return True  # no signal for the whole meeting
         return any(x.duration_s is not None and x.duration_s >= LONG_LOSS_S for x in self.signal_losses)
 
     @property
@@ -586,7 +588,7 @@ def logbook_rows(phien: list[Phien]) -> list[list[str]]:
                 when += f" (kết nối {vn(first, '%H:%M')}–{vn(last, '%H:%M') if last else '…'})"
         rec = p.note.get("recording_requested")
         techs = list(p.note.get("technicians") or [])[:2] + ["", ""]
-        entered = [k for k, label in (("content", "nội dung"), ("recording_requested", "ghi lại"),
+        entered = [label for k, label in (("content", "nội dung"), ("recording_requested", "ghi lại"),
                                       ("technicians", "cán bộ kỹ thuật"), ("incidents", "ghi chú sự cố"))
                    if p.note.get(k) not in (None, "", [])]
         source = "Thời gian, sự cố: đo tự động" + (f"; nhập tay: {', '.join(entered)}" if entered else "")

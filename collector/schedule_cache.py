@@ -28,18 +28,20 @@ def schedule_json(meetings: list[dict], now: float) -> str:
 class ScheduleCache:
     def __init__(self, max_entries: int = 50_000):
         self.max_entries = max_entries
-        self._entries: dict[str, tuple[int, float, str]] = {}  # room -> (version, valid until, json)
+        # room -> (version, built at, valid until, json)
+        self._entries: dict[str, tuple[int, float, float, str]] = {}
 
     def get(self, room_id: str, version: Optional[int], now: float) -> Optional[str]:
         entry = self._entries.get(room_id)
-        if entry is None or version is None or entry[0] != version or now >= entry[1]:
+        # (a clock set back, e.g. by an operator fixing NTP, also rebuilds)
+        if entry is None or version is None or entry[0] != version or not entry[1] <= now < entry[2]:
             return None
-        return entry[2]
+        return entry[3]
 
-    def put(self, room_id: str, version: int, valid_until: float, fragment: str) -> None:
+    def put(self, room_id: str, version: int, built_at: float, valid_until: float, fragment: str) -> None:
         if len(self._entries) >= self.max_entries and room_id not in self._entries:
             self._entries.pop(next(iter(self._entries)))
-        self._entries[room_id] = (version, valid_until, fragment)
+        self._entries[room_id] = (version, built_at, valid_until, fragment)
 
     def __len__(self) -> int:
         return len(self._entries)
