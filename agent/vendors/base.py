@@ -35,8 +35,63 @@ register(
         "codec.reason.not_reported": ("thiết bị không báo giá trị này", "the device did not report this value"),
         "codec.reason.not_implemented": ("driver này chưa đọc phần này", "not implemented by this driver"),
         "codec.err.no_session": ("{driver}: chưa mở phiên làm việc với thiết bị", "{driver}: no open session"),
+        # What every driver's transport errors say in check messages (str(error) stays English for logs).
+        "codec.err.timeout": (
+            "thiết bị đầu cuối không trả lời {what} trong {seconds} giây",
+            "the codec did not answer {what} within {seconds} s",
+        ),
+        "codec.err.unfinished": (
+            "thiết bị đầu cuối chưa trả lời xong {what} trong {seconds} giây",
+            "the codec did not finish answering {what} within {seconds} s",
+        ),
+        "codec.err.broken": (
+            "phiên {transport} tới thiết bị đầu cuối bị ngắt: {error}",
+            "the {transport} session to the codec broke: {error}",
+        ),
+        "codec.err.closed": (
+            "thiết bị đầu cuối đóng phiên {transport} khi đang trả lời {what}",
+            "the codec closed the {transport} session while answering {what}",
+        ),
+        "codec.err.too_large": (
+            "câu trả lời cho {what} quá lớn, không phải trạng thái của thiết bị đầu cuối",
+            "the answer to {what} is too large: not a codec status",
+        ),
+        "codec.err.login_refused": ("{host} từ chối đăng nhập của tài khoản {user}", "{host} refused the login of user {user}"),
+        "codec.err.http_login": (
+            "thiết bị đầu cuối trả lời HTTP {code} khi đăng nhập",
+            "the codec answered HTTP {code} to the session login",
+        ),
+        "codec.err.tls_mismatch": (
+            "chứng chỉ TLS của {host} không khớp mã đã ghi nhận; agent không gửi mật khẩu",
+            "the TLS certificate of {host} does not match the pinned fingerprint; the password was not sent",
+        ),
+        "codec.err.tls_untrusted": (
+            "chứng chỉ TLS của {host} không được tin cậy ({error})",
+            "the TLS certificate of {host} is not trusted ({error})",
+        ),
+        "codec.err.no_connect": (
+            "{host} không nhận kết nối trong {seconds} giây",
+            "{host} did not accept a connection within {seconds} s",
+        ),
+        "codec.err.cannot_connect": ("không kết nối được tới {host}: {error}", "cannot connect to {host}: {error}"),
+        "codec.err.http": ("lỗi HTTP khi làm việc với thiết bị đầu cuối: {error}", "HTTP error talking to the codec: {error}"),
+        "codec.err.http_status": (
+            "thiết bị đầu cuối trả lời HTTP {code} cho {command}",
+            "the codec answered HTTP {code} to {command}",
+        ),
+        "codec.err.refused_command": ("thiết bị đầu cuối từ chối lệnh {command}", "the codec refused {command}"),
+        "codec.err.refused_command_reason": (
+            "thiết bị đầu cuối từ chối lệnh {command}: {reason}",
+            "the codec refused {command}: {reason}",
+        ),
     }
 )
+
+
+def localized(exc: BaseException, key: str, /, **params: Any) -> Any:
+    """``exc`` (English ``str()`` for logs) with ``.text = Text(key, **params)`` for check messages."""
+    exc.text = Text(key, **params)  # type: ignore[attr-defined]
+    return exc
 
 
 class CommandNotAllowed(ProbeError):
@@ -334,6 +389,4 @@ class CodecDriver:
 
 
 def _no_session(driver: str) -> DeviceError:
-    error = DeviceError(f"{driver}: no open session")
-    error.text = Text("codec.err.no_session", driver=driver)  # type: ignore[attr-defined]
-    return error
+    return localized(DeviceError(f"{driver}: no open session"), "codec.err.no_session", driver=driver)

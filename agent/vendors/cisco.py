@@ -21,13 +21,100 @@ import socket
 import time
 from typing import Any
 
-from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError
+from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError, shown
+from agent.i18n import Text, register, render
 from agent.vendors import model as m, sshlib
-from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire
+from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire, localized
 from agent.vendors.cisco_tree import Tree, decode_json_stream, flatten_json, flatten_terminal, flatten_xml
 
 # Read-only: status and configuration *reads* (no ":" so no "xConfiguration X: value" write), the
 # camera preset *list*, and the two session preferences.  Nothing else can reach the codec.
+# Why a value is null, in both languages (English as the JSON case files record it).
+register(
+    {
+        "codec.cisco.no_status": ("thiết bị đầu cuối không trả về trạng thái ({why})", "the codec returned no status ({why})"),
+        "codec.cisco.empty_answer": ("câu trả lời rỗng", "empty answer"),
+        "codec.cisco.no_answer": ("không có trả lời", "no answer"),
+        "codec.cisco.empty": ("rỗng", "empty"),
+        "codec.cisco.no_network": ("thiết bị đầu cuối không báo trạng thái mạng (Network)", "the codec reports no Network status"),
+        "codec.cisco.no_ipv4": (
+            "thiết bị đầu cuối chưa có địa chỉ IPv4 (đang chờ DHCP hoặc chưa cắm cáp mạng)",
+            "the codec has no IPv4 address (DHCP pending or no link)",
+        ),
+        "codec.cisco.no_standby": ("thiết bị đầu cuối không báo trạng thái chờ (Standby)", "the codec reports no Standby state"),
+        "codec.cisco.odd_standby": ("trạng thái chờ lạ {raw}", "unknown standby state {raw}"),
+        "codec.cisco.no_h323": (
+            "thiết bị đầu cuối không báo trạng thái H323 (H.323 đang tắt, chưa có bản quyền, hoặc kiểu máy không hỗ trợ)",
+            "the codec reports no H323 status (H.323 switched off, not licensed, or not on this model)",
+        ),
+        "codec.cisco.no_h323_short": ("không có trạng thái H323", "no H323 status"),
+        "codec.cisco.no_sip": ("thiết bị đầu cuối không báo trạng thái đăng ký SIP", "the codec reports no SIP registration status"),
+        "codec.cisco.hidden_calls": (
+            "thiết bị đầu cuối báo {active} cuộc gọi đang diễn ra nhưng không cho chi tiết "
+            "(ví dụ cuộc gọi Microsoft Teams hoặc Webex)",
+            "the codec reports {active} active call(s) but no call details (e.g. a Microsoft Teams or Webex call)",
+        ),
+        "codec.cisco.no_presentation": ("không có trạng thái Conference Presentation", "no Conference Presentation status"),
+        "codec.cisco.no_media": (
+            "thiết bị đầu cuối không báo MediaChannels cho cuộc gọi này (cần phần mềm CE 8.3 trở lên)",
+            "the codec reports no MediaChannels for this call (needs CE 8.3 or later)",
+        ),
+        "codec.cisco.no_content": ("không có trình chiếu dữ liệu", "no content is being shared"),
+        "codec.cisco.no_config": (
+            "không đọc được cấu hình ({why})",
+            "the configuration could not be read ({why})",
+        ),
+        "codec.cisco.no_config_short": ("không đọc được cấu hình", "the configuration could not be read"),
+        "codec.cisco.output.no_signal": ("cổng ra này không có tín hiệu", "no signal on this output"),
+        "codec.cisco.no_edid": (
+            "không nhận ra màn hình trên cổng ra này (EDID)",
+            "no screen identified on this output (EDID)",
+        ),
+        "codec.cisco.no_outputs": ("thiết bị đầu cuối không báo cổng ra hình ảnh nào", "the codec reports no video outputs"),
+        "codec.cisco.no_layout": (
+            "thiết bị đầu cuối không báo bố cục hiển thị (chỉ có khi đang trong cuộc gọi)",
+            "the codec reports no local layout (only shown during a call)",
+        ),
+        "codec.cisco.no_main_source": ("thiết bị đầu cuối không báo nguồn hình ảnh chính", "the codec reports no main video source"),
+        "codec.cisco.main.no_signal": (
+            "không có tín hiệu trên nguồn hình ảnh chính {main} (FormatStatus={state})",
+            "no signal on main source {main} (FormatStatus={state})",
+        ),
+        "codec.cisco.builtin_echo": (
+            "{model} không có cài đặt EchoControl cho từng micro (micro tích hợp luôn bật chế độ triệt vọng)",
+            "{model} has no per-microphone EchoControl setting (built-in microphones with always-on echo cancellation)",
+        ),
+        "codec.cisco.this_model": ("kiểu máy này", "this model"),
+        "codec.cisco.no_mic_state": (
+            "thiết bị đầu cuối không báo trạng thái kết nối của micro này",
+            "the codec reports no connection state for it",
+        ),
+        "codec.cisco.no_mic_echo": ("{model} không có cài đặt EchoControl cho micro này", "{model} has no EchoControl setting for it"),
+        "codec.cisco.no_mic_status": (
+            "thiết bị đầu cuối không báo trạng thái các cổng micro",
+            "the codec reports no microphone connector status",
+        ),
+        "codec.cisco.no_volume_mute": (
+            "phần mềm này không có trạng thái VolumeMute",
+            "no VolumeMute status on this software",
+        ),
+        "codec.cisco.no_presets": ("không có danh sách preset ({why})", "the preset list is not available ({why})"),
+        "codec.cisco.not_started": (
+            "thiết bị đầu cuối đã mở shell nhưng phần mềm hệ thống chưa chạy (đang khởi động?)",
+            "the codec's shell is up but its system software is not (still starting?)",
+        ),
+        "codec.cisco.is_poly": (
+            "đây là thiết bị Poly, không phải Cisco: đặt [codec] vendor = \"poly-gs\"",
+            "this is a Poly codec, not a Cisco one: set [codec] vendor = \"poly-gs\"",
+        ),
+        "codec.cisco.answered_error": ("thiết bị đầu cuối trả lời ERROR cho {command}", "the codec answered ERROR to {command}"),
+        "codec.cisco.role": (
+            "thiết bị đầu cuối từ chối {command} (HTTP {code}): tài khoản cần vai trò ADMIN hoặc INTEGRATOR",
+            "the codec refused {command} (HTTP {code}): the account needs the ADMIN or INTEGRATOR role",
+        ),
+    }
+)
+
 _PATH = r"(?: [A-Za-z][A-Za-z0-9]*(?: [0-9]{1,3})?){0,8}"
 ALLOWED = AllowList(
     "cisco",
@@ -97,13 +184,15 @@ class CiscoDriver(CodecDriver):
                 self._trees[which] = self.send(command)
             except _CommandError as exc:
                 self._trees[which] = None
-                self._errors[which] = str(exc)
+                self._errors[which] = shown(exc)
         return self._trees[which]
 
     def _status(self) -> Tree:
         tree = self._tree("status")
         if tree is None or not any(key.startswith("Status.") for key in tree):
-            raise ProtocolError(f"the codec returned no status ({self._errors.get('status', 'empty answer')})")
+            english = render(self._errors.get("status"), "en") or "empty answer"
+            raise localized(ProtocolError(f"the codec returned no status ({english})"),
+                            "codec.cisco.no_status", why=self._errors.get("status") or Text("codec.cisco.empty_answer"))
         return tree
 
     def _config(self) -> Tree:
@@ -139,7 +228,7 @@ class CiscoDriver(CodecDriver):
         s = self._status()
         nets = s.items_of("Status.Network")
         if not nets:
-            raise NotExposed("the codec reports no Network status")
+            raise NotExposed(Text("codec.cisco.no_network"))
         base = next(iter(nets.values()))
         info = m.NetworkInfo(
             ip=_t(s, f"{base}.IPv4.Address"),
@@ -148,7 +237,7 @@ class CiscoDriver(CodecDriver):
             mac=_t(s, f"{base}.Ethernet.MacAddress"),
         )
         if info.ip is None and s.get(f"{base}.IPv4.Address") == "":
-            self.not_exposed("network.ip", "the codec has no IPv4 address (DHCP pending or no link)")
+            self.not_exposed("network.ip", Text("codec.cisco.no_ipv4"))
         return info
 
     def get_standby(self) -> m.StandbyInfo:
@@ -157,10 +246,10 @@ class CiscoDriver(CodecDriver):
         if raw is None and _t(s, "Status.Standby.Active") is not None:  # TC 7
             raw = "Standby" if _t(s, "Status.Standby.Active") == "On" else "Off"
         if raw is None:
-            raise NotExposed("the codec reports no Standby state")
+            raise NotExposed(Text("codec.cisco.no_standby"))
         state = {"off": m.AWAKE, "halfwake": m.HALFWAKE, "standby": m.STANDBY, "enteringstandby": m.STANDBY}.get(raw.lower())
         if state is None:
-            self.not_exposed("standby.state", f"unknown standby state {raw!r}")
+            self.not_exposed("standby.state", Text("codec.cisco.odd_standby", raw=repr(raw)))
         return m.StandbyInfo(state=state, raw=raw)
 
     def get_registration(self) -> m.Registration:
@@ -168,10 +257,9 @@ class CiscoDriver(CodecDriver):
         h323 = m.RegistrationState(configured_server=_t(c, "Configuration.H323.Gatekeeper.Address"))
         raw = _t(s, "Status.H323.Gatekeeper.Status")
         if raw is None:
-            self.not_exposed("registration.h323.status",
-                             "the codec reports no H323 status (H.323 switched off, not licensed, or not on this model)")
-            self.not_exposed("registration.h323.server", "no H323 status")
-            self.not_exposed("registration.h323.raw", "no H323 status")
+            self.not_exposed("registration.h323.status", Text("codec.cisco.no_h323"))
+            self.not_exposed("registration.h323.server", Text("codec.cisco.no_h323_short"))
+            self.not_exposed("registration.h323.raw", Text("codec.cisco.no_h323_short"))
         else:
             h323.raw = raw
             h323.status = _H323.get(raw.lower())
@@ -180,7 +268,7 @@ class CiscoDriver(CodecDriver):
         sip = m.RegistrationState(configured_server=_first(c, "Configuration.SIP.Proxy", "Address"))
         regs = s.items_of("Status.SIP.Registration")
         if not regs:
-            self.not_exposed("registration.sip.status", "the codec reports no SIP registration status")
+            self.not_exposed("registration.sip.status", Text("codec.cisco.no_sip"))
         else:
             base = next(iter(regs.values()))
             sip.raw = _t(s, f"{base}.Status")
@@ -208,8 +296,7 @@ class CiscoDriver(CodecDriver):
             calls.append(call)
         active = _int(s, "Status.SystemUnit.State.NumberOfActiveCalls") or 0
         if not calls and active > 0:
-            raise NotExposed(f"the codec reports {active} active call(s) but no call details "
-                             "(e.g. a Microsoft Teams or Webex call)")
+            raise NotExposed(Text("codec.cisco.hidden_calls", active=active))
         return calls
 
     def _media(self, s: Tree, call: m.Call) -> None:
@@ -217,9 +304,9 @@ class CiscoDriver(CodecDriver):
         presentation = _t(s, "Status.Conference.Presentation.Mode")
         call.content_active = None if presentation is None else presentation in ("Sending", "Receiving")
         if presentation is None:
-            self.not_exposed(f"calls[{call.id}].content_active", "no Conference Presentation status")
+            self.not_exposed(f"calls[{call.id}].content_active", Text("codec.cisco.no_presentation"))
         if not channels:
-            why = "the codec reports no MediaChannels for this call (needs CE 8.3 or later)"
+            why = Text("codec.cisco.no_media")
             for name in ("tx_video_format", "rx_video_format", "content_rate_kbps", "loss_percent", "jitter_ms"):
                 self.not_exposed(f"calls[{call.id}].{name}", why)
             return
@@ -253,12 +340,12 @@ class CiscoDriver(CodecDriver):
         call.loss_percent = round(max(losses), 2) if losses else None
         call.jitter_ms = max(jitters) if jitters else None
         if call.content_active is False:
-            self.not_exposed(f"calls[{call.id}].content_rate_kbps", "no content is being shared")
+            self.not_exposed(f"calls[{call.id}].content_rate_kbps", Text("codec.cisco.no_content"))
 
     def get_call_rate(self) -> m.CallRate:
         c = self._config()
         if not c:
-            raise NotExposed(f"the configuration could not be read ({self._errors.get('config', 'empty')})")
+            raise NotExposed(Text("codec.cisco.no_config", why=self._errors.get("config") or Text("codec.cisco.empty")))
         return m.CallRate(
             default_kbps=_int(c, "Configuration.Conference.DefaultCall.Rate"),
             max_tx_kbps=_int(c, "Configuration.Conference.MaxTransmitCallRate"),
@@ -277,11 +364,11 @@ class CiscoDriver(CodecDriver):
                 device=_t(s, f"{base}.ConnectedDevice.Name"),
             ))
             if monitors[-1].resolution is None:
-                self.not_exposed(f"video.monitors[{ident}].resolution", "no signal on this output")
+                self.not_exposed(f"video.monitors[{ident}].resolution", Text("codec.cisco.output.no_signal"))
             if monitors[-1].device is None:
-                self.not_exposed(f"video.monitors[{ident}].device", "no screen identified on this output (EDID)")
+                self.not_exposed(f"video.monitors[{ident}].device", Text("codec.cisco.no_edid"))
         if not monitors:
-            raise NotExposed("the codec reports no video outputs")
+            raise NotExposed(Text("codec.cisco.no_outputs"))
         return monitors
 
     def get_video(self) -> m.Video:
@@ -290,7 +377,7 @@ class CiscoDriver(CodecDriver):
             monitors = self.get_monitors()
         except NotExposed as exc:
             monitors = []
-            self.not_exposed("video.monitors", str(exc))
+            self.not_exposed("video.monitors", exc.reason or str(exc))
         main = _t(s, "Status.Video.Input.MainVideoSource")
         video = m.Video(
             monitors_configured=_t(c, "Configuration.Video.Monitors"),
@@ -300,16 +387,15 @@ class CiscoDriver(CodecDriver):
             layout=_t(s, "Status.Video.Layout.LayoutFamily.Local") or _t(s, "Status.Video.Layout.CurrentLayouts.ActiveLayout"),
         )
         if video.layout is None:
-            self.not_exposed("video.layout", "the codec reports no local layout (only shown during a call)")
+            self.not_exposed("video.layout", Text("codec.cisco.no_layout"))
         if main is None:
-            self.not_exposed("video.main_source_format", "the codec reports no main video source")
+            self.not_exposed("video.main_source_format", Text("codec.cisco.no_main_source"))
         else:
             source = f"Status.Video.Input.Source[{main}]"
             state = _t(s, f"{source}.FormatStatus")
             fmt = _resolution(s, f"{source}.Resolution")
             if state is not None and state != "Ok" or fmt is None:
-                self.not_exposed("video.main_source_format",
-                                 f"no signal on main source {main} (FormatStatus={state or '?'})")
+                self.not_exposed("video.main_source_format", Text("codec.cisco.main.no_signal", main=main, state=state or "?"))
             else:
                 video.main_source_format = fmt
         return video
@@ -324,16 +410,15 @@ class CiscoDriver(CodecDriver):
             mic = mics.setdefault(ident, m.Mic(ident))
             mode = _t(c, f"{base}.EchoControl.Mode")
             mic.echo_control = None if mode is None else mode == "On"
-        model = _t(s, "Status.SystemUnit.ProductId") or "this model"
+        model = _t(s, "Status.SystemUnit.ProductId") or Text("codec.cisco.this_model")
         if not any(mic.echo_control is not None for mic in mics.values()):
-            why = (f"{model} has no per-microphone EchoControl setting (built-in microphones with "
-                   "always-on echo cancellation)" if c else "the configuration could not be read")
+            why = Text("codec.cisco.builtin_echo", model=model) if c else Text("codec.cisco.no_config_short")
             self.not_exposed("audio.echo_control", why)
         for mic in mics.values():
             if mic.connected is None:
-                self.not_exposed(f"audio.mics[{mic.id}].connected", "the codec reports no connection state for it")
+                self.not_exposed(f"audio.mics[{mic.id}].connected", Text("codec.cisco.no_mic_state"))
             if mic.echo_control is None:
-                self.not_exposed(f"audio.mics[{mic.id}].echo_control", f"{model} has no EchoControl setting for it")
+                self.not_exposed(f"audio.mics[{mic.id}].echo_control", Text("codec.cisco.no_mic_echo", model=model))
         status_mics = s.items_of("Status.Audio.Input.Connectors.Microphone")
         audio = m.Audio(
             mics_connected=sum(1 for mic in mics.values() if mic.connected) if status_mics else None,
@@ -344,10 +429,10 @@ class CiscoDriver(CodecDriver):
             mics=list(mics.values()),
         )
         if not status_mics:
-            self.not_exposed("audio.mics_connected", "the codec reports no microphone connector status")
-            self.not_exposed("audio.mics_total", "the codec reports no microphone connector status")
+            self.not_exposed("audio.mics_connected", Text("codec.cisco.no_mic_status"))
+            self.not_exposed("audio.mics_total", Text("codec.cisco.no_mic_status"))
         if audio.volume_muted is None:
-            self.not_exposed("audio.volume_muted", "no VolumeMute status on this software")
+            self.not_exposed("audio.volume_muted", Text("codec.cisco.no_volume_mute"))
         return audio
 
     def get_presets(self) -> list[m.Preset]:
@@ -363,7 +448,7 @@ class CiscoDriver(CodecDriver):
         s = self._status()
         legacy = s.items_of("Status.Preset") or s.items_of("Status.RoomPreset")
         if not legacy:
-            raise NotExposed(f"the preset list is not available ({self._errors.get('presets', 'no answer')})")
+            raise NotExposed(Text("codec.cisco.no_presets", why=self._errors.get("presets") or Text("codec.cisco.no_answer")))
         for ident, base in legacy.items():
             if _t(s, f"{base}.Defined") == "True":
                 presets.append(m.Preset(id=ident, name=s.get(f"{base}.Description", "")))
@@ -455,9 +540,11 @@ class _SshWire:
             self.channel.invoke_shell()
             banner = self._read_until(lambda buf: _ok_line(buf) is not None, "the login banner")
             if "Failed to connect to system software" in banner:
-                raise ProtocolError("the codec's shell is up but its system software is not (still starting?)")
+                raise localized(ProtocolError("the codec's shell is up but its system software is not (still starting?)"),
+                                "codec.cisco.not_started")
             if "Hi, my name is" in banner:
-                raise ProtocolError("this is a Poly codec, not a Cisco one: set [codec] vendor = \"poly-gs\"")
+                raise localized(ProtocolError("this is a Poly codec, not a Cisco one: set [codec] vendor = \"poly-gs\""),
+                                "codec.cisco.is_poly")
             self.buffer = self.buffer[_ok_line(self.buffer):]
         except BaseException:
             sshlib.close(self.transport)
@@ -476,14 +563,17 @@ class _SshWire:
             answer, self.buffer = self.buffer[:end], self.buffer[end:]
             verdict = answer.rstrip().rsplit("\n", 1)[-1].strip()
             if verdict == "ERROR":
-                raise _CommandError(f"the codec answered ERROR to {command!r}")
+                raise localized(_CommandError(f"the codec answered ERROR to {command!r}"), "codec.cisco.answered_error",
+                                command=repr(command))
             if command.startswith("x") and not command.startswith("xPreferences"):
                 return flatten_terminal(answer)
             return answer
         except (socket.timeout, TimeoutError):
-            raise ProtocolError(f"the codec did not answer {command!r} within {self.timeout:g} s") from None
+            raise localized(ProtocolError(f"the codec did not answer {command!r} within {self.timeout:g} s"),
+                            "codec.err.timeout", what=repr(command), seconds=self.timeout) from None
         except OSError as exc:
-            raise DeviceUnreachable(f"the SSH session to the codec broke: {exc}") from None
+            raise localized(DeviceUnreachable(f"the SSH session to the codec broke: {exc}"),
+                            "codec.err.broken", transport="SSH", error=str(exc)) from None
 
     def _read_json(self, tag: str, command: str) -> Tree:
         deadline = time.monotonic() + self.timeout
@@ -497,7 +587,9 @@ class _SshWire:
                     if isinstance(response, dict):
                         for result in response.values():
                             if isinstance(result, dict) and str(result.get("status", "OK")).lower() == "error":
-                                raise _CommandError(f"the codec refused {command!r}: {_reason(result)}")
+                                raise localized(_CommandError(f"the codec refused {command!r}: {_reason(result)}"),
+                                                "codec.err.refused_command_reason", command=repr(command),
+                                                reason=_reason(result))
                     return flatten_json(obj)
             self.buffer = self.buffer[consumed:]
             self._recv(deadline, command)
@@ -532,17 +624,21 @@ class _SshWire:
     def _recv(self, deadline: float, what: str) -> None:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise ProtocolError(f"the codec did not finish answering {what!r} within {self.timeout:g} s")
+            raise localized(ProtocolError(f"the codec did not finish answering {what!r} within {self.timeout:g} s"),
+                            "codec.err.unfinished", what=repr(what), seconds=self.timeout)
         self.channel.settimeout(left)
         try:
             data = self.channel.recv(65536)
         except (socket.timeout, TimeoutError):
-            raise ProtocolError(f"the codec did not answer {what!r} within {self.timeout:g} s") from None
+            raise localized(ProtocolError(f"the codec did not answer {what!r} within {self.timeout:g} s"),
+                            "codec.err.timeout", what=repr(what), seconds=self.timeout) from None
         if not data:
-            raise DeviceUnreachable(f"the codec closed the SSH session while answering {what!r}")
+            raise localized(DeviceUnreachable(f"the codec closed the SSH session while answering {what!r}"),
+                            "codec.err.closed", transport="SSH", what=repr(what))
         self.buffer += data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
         if len(self.buffer) > MAX_ANSWER:
-            raise ProtocolError(f"the answer to {what!r} is larger than {MAX_ANSWER // 1048576} MB: not a codec status")
+            raise localized(ProtocolError(f"the answer to {what!r} is larger than {MAX_ANSWER // 1048576} MB: not a codec status"),
+                            "codec.err.too_large", what=repr(what))
 
     def close(self) -> None:
         try:
@@ -590,10 +686,12 @@ class _HttpWire:
             self.session.auth = auth  # software without XMLAPI sessions: Basic auth on each request
         elif response.status_code in (401, 403):
             self.session.close()
-            raise DeviceAuthError(f"{connection.host} refused the login of user {connection.username!r}")
+            raise localized(DeviceAuthError(f"{connection.host} refused the login of user {connection.username!r}"),
+                            "codec.err.login_refused", host=connection.host, user=repr(connection.username))
         else:
             self.session.close()
-            raise ProtocolError(f"the codec answered HTTP {response.status_code} to the session login")
+            raise localized(ProtocolError(f"the codec answered HTTP {response.status_code} to the session login"),
+                            "codec.err.http_login", code=response.status_code)
 
     def _call(self, method: str, path: str, *, what: str, **kwargs: Any) -> Any:
         requests = self.requests
@@ -603,20 +701,29 @@ class _HttpWire:
         except requests.exceptions.SSLError as exc:
             text = str(exc)
             if "ingerprint" in text:
-                raise HostKeyMismatch(
+                raise localized(HostKeyMismatch(
                     f"the TLS certificate of {self.connection.host}:{self.connection.port} does not match the pinned "
                     "fingerprint; the password was not sent. If the codec's certificate was renewed, check it and run "
-                    "`hntht-agent codec trust --replace`") from None
-            raise HostKeyMismatch(f"the TLS certificate of {self.connection.host} is not trusted ({_short(text)})") from None
+                    "`hntht-agent codec trust --replace`"),
+                    "codec.err.tls_mismatch", host=f"{self.connection.host}:{self.connection.port}") from None
+            raise localized(HostKeyMismatch(f"the TLS certificate of {self.connection.host} is not trusted ({_short(text)})"),
+                            "codec.err.tls_untrusted", host=self.connection.host, error=_short(text)) from None
         except requests.exceptions.ConnectTimeout:
-            raise DeviceUnreachable(f"{self.connection.host}:{self.connection.port} did not accept a connection "
-                                    f"within {self.timeout:g} s") from None
+            raise localized(DeviceUnreachable(f"{self.connection.host}:{self.connection.port} did not accept a connection "
+                                              f"within {self.timeout:g} s"),
+                            "codec.err.no_connect", host=f"{self.connection.host}:{self.connection.port}",
+                            seconds=self.timeout) from None
         except requests.exceptions.ReadTimeout:
-            raise ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s") from None
+            raise localized(ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s"),
+                            "codec.err.timeout", what=what, seconds=self.timeout) from None
         except requests.exceptions.ConnectionError as exc:
-            raise DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: {_short(str(exc))}") from None
+            raise localized(DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: "
+                                              f"{_short(str(exc))}"),
+                            "codec.err.cannot_connect", host=f"{self.connection.host}:{self.connection.port}",
+                            error=_short(str(exc))) from None
         except requests.exceptions.RequestException as exc:
-            raise ProtocolError(f"HTTP error talking to the codec: {_short(str(exc))}") from None
+            raise localized(ProtocolError(f"HTTP error talking to the codec: {_short(str(exc))}"),
+                            "codec.err.http", error=_short(str(exc))) from None
 
     def exchange(self, command: str) -> Any:
         if command == "xStatus":
@@ -634,16 +741,18 @@ class _HttpWire:
         headers = {"Content-Type": "text/xml"} if body else None
         response = self._call(method, path, data=body, headers=headers, what=repr(command))
         if response.status_code in (401, 403):
-            raise DeviceAuthError(f"the codec refused {command!r} (HTTP {response.status_code}): the account needs "
-                                  "the ADMIN or INTEGRATOR role")
+            raise localized(DeviceAuthError(f"the codec refused {command!r} (HTTP {response.status_code}): the account "
+                                            "needs the ADMIN or INTEGRATOR role"),
+                            "codec.cisco.role", command=repr(command), code=response.status_code)
         if response.status_code != 200:
-            raise _CommandError(f"the codec answered HTTP {response.status_code} to {command!r}")
+            raise localized(_CommandError(f"the codec answered HTTP {response.status_code} to {command!r}"),
+                            "codec.err.http_status", code=response.status_code, command=repr(command))
         if len(response.content) > MAX_ANSWER:
-            raise ProtocolError(f"the answer to {command!r} is too large")
+            raise localized(ProtocolError(f"the answer to {command!r} is too large"), "codec.err.too_large", what=repr(command))
         tree = flatten_xml(response.content)
         for key, value in tree.items():
             if key.endswith("._status") and value.lower() == "error":
-                raise _CommandError(f"the codec refused {command!r}")
+                raise localized(_CommandError(f"the codec refused {command!r}"), "codec.err.refused_command", command=repr(command))
         return tree
 
     def close(self) -> None:
