@@ -25,9 +25,11 @@ def run(args: argparse.Namespace) -> int:
 
     from agent import config as config_mod
     from agent import logs
+    from agent.daemon import memory
     from agent.daemon.outbox import OutboxError
     from agent.daemon.scheduler import Service, run_service
 
+    memory.limit_arenas()  # before any thread starts (agent/daemon/memory.py)
     # The service logs JSON lines (journald keeps them) at info unless --log-level says otherwise.
     level = args.log_level if args.log_level != "warning" else "info"
     logs.setup(level, json=True)

@@ -29,7 +29,7 @@ from typing import Any
 import structlog
 
 from agent import __version__
-from agent.daemon import control as control_mod
+from agent.daemon import control as control_mod, memory
 from agent.daemon.events import EventTracker, live_values
 from agent.daemon.meetings import MeetingDesk
 from agent.daemon.notify import Notifier, watchdog_interval
@@ -47,6 +47,7 @@ log = structlog.get_logger("agent.service")
 AREAS = ["network", "host", "codec", "power"]
 HUNG_GRACE = 5.0  # seconds past the deadline before a run that ignores cancellation is abandoned
 PRUNE_EVERY = 600.0
+TRIM_EVERY = 300.0  # malloc_trim (agent/daemon/memory.py); the first one once the first polls are done
 MEETING_TICK = 15.0  # the meeting loop looks at the schedule at least this often
 FAST_AREAS = ("codec", "network", "power")  # polled every fast_interval inside a meeting window
 TRIGGERS = {"request": "manual", "schedule": "interval"}  # names of protocol v1.0
@@ -130,6 +131,7 @@ class Service:
         self._polls: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_prune = 0.0
+        self._last_trim = 0.0
         self.control: control_mod.ControlServer | None = None
         self.outbox: Outbox | None = None
         self.uploader: Uploader | None = None
@@ -713,6 +715,10 @@ class Service:
             if time.monotonic() - self._last_prune > PRUNE_EVERY:
                 self._last_prune = time.monotonic()
                 await asyncio.to_thread(self.outbox.prune)
+            now = time.monotonic()
+            if now - self._last_trim > TRIM_EVERY and now - self.started_mono > 60:
+                self._last_trim = now
+                await asyncio.to_thread(memory.trim)
             await asyncio.to_thread(self.write_snapshot)
             self.notifier.send(STATUS=self.status_line())
             await asyncio.sleep(float(self.config.collector.heartbeat_interval))
