@@ -29,7 +29,7 @@ def board_env(tmp_path, storage, db_url):
         if os.geteuid() == 0:
             pytest.fail("Debian chromium missing: run scripts/install-test-deps.sh")
         pytest.skip("Debian chromium not installed and not root")
-    storage.add_viewer("vnpt", security.hash_password("truc-ban-2025"), 0)
+    storage.add_viewer("vnpt", security.hash_password("truc-ban-2025"), 0, role="operator")
     rooms = {
         "qn-ubnd-tinh": ("UBND tỉnh Quảng Ninh", "province", "Hạ Long"),
         "qn-hoanhbo": ("UBND huyện Hoành Bồ", "district", "Hoành Bồ"),
@@ -160,3 +160,96 @@ def test_login_rejects_missing_csrf(client, storage):
     assert r.status_code == 303
     assert "httponly" in r.headers["set-cookie"].lower() and "samesite=strict" in r.headers["set-cookie"].lower()
     assert client.post("/logout", data={"csrf": "forged"}).status_code == 403
+
+
+def _login(page, url):
+    page.goto(url + "/")
+    page.fill("#username", "vnpt")
+    page.fill("#password", "truc-ban-2025")
+    page.click("#login-submit")
+    page.wait_for_selector("table.rooms")
+
+
+def test_meetings_forms_and_entries_in_chromium(board_env, backend, storage):
+    """An operator schedules a meeting and imports a CSV on the board; the meeting page shows each room's
+    readiness and failing items; a technician's entry on the room page; the forms download."""
+    import datetime as _dt
+
+    from openpyxl import load_workbook
+    from playwright.sync_api import sync_playwright
+
+    proc, out = board_env
+    now = time.time()
+    storage.upsert_meeting({"meeting_id": "m-hom-qua", "title": "Giao ban hôm qua", "chair_room_id": "qn-ubnd-tinh",
+                            "room_ids": ["qn-ubnd-tinh", "qn-bangca"], "start_at": now - 86400, "end_at": now - 86400 + 7200,
+                            "rehearsal_at": None, "emergency": False}, "test", now)
+    vn = _dt.timezone(_dt.timedelta(hours=7))
+    tomorrow = _dt.datetime.fromtimestamp(now + 86400, vn).replace(hour=8, minute=0, second=0, microsecond=0)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+            _login(page, proc.url)
+            page.click("#nav-meetings")
+            page.wait_for_selector("#meeting-form")
+            page.fill("#mf-id", "m-ngay-mai")
+            page.fill("#mf-title", "Hội nghị trực tuyến ngày mai")
+            page.select_option("#mf-chair", "qn-ubnd-tinh")
+            page.select_option("#mf-rooms", ["qn-hoanhbo", "qn-bangca"])
+            page.fill("#mf-start", tomorrow.strftime("%Y-%m-%dT%H:%M"))
+            page.fill("#mf-end", (tomorrow + _dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+            page.click("#mf-submit")
+            page.wait_for_selector("#meeting-rooms")
+            assert page.inner_text("#meeting-title") == "Hội nghị trực tuyến ngày mai"
+            assert "Chưa sẵn sàng" in page.inner_text("#meeting-state")
+            assert "1/3 điểm cầu sẵn sàng" in page.inner_text("#meeting-state")
+            hb = page.inner_text("#mroom-qn-hoanhbo")
+            assert "Chưa sẵn sàng" in hb and "codec.registration" in hb
+            assert "Sẵn sàng" in page.inner_text("#mroom-qn-ubnd-tinh .readiness")
+            stored = storage.meeting("m-ngay-mai")
+            assert stored["start_at"] == tomorrow.timestamp() and stored["room_ids"] == ["qn-bangca", "qn-hoanhbo", "qn-ubnd-tinh"]
+            page.screenshot(path=str(out / f"meeting-vi-{backend}.png"), full_page=True)
+
+            page.goto(proc.url + "/meetings")
+            assert "Hội nghị trực tuyến ngày mai" in page.inner_text("#meeting-m-ngay-mai")
+            csv_bad = ("ma_cuoc_hop,noi_dung,diem_cau_chu_toa,diem_cau_tham_du,bat_dau,ket_thuc\n"
+                       "m-x,Họp,qn-ubnd-tinh,qn-bangca,32/01/2027 08:00,01/02/2027 10:00\n").encode()
+            page.set_input_files("#import-file", files=[{"name": "lich.csv", "mimeType": "text/csv", "buffer": csv_bad}])
+            page.click("#import-submit")
+            page.wait_for_selector("#import-errors")
+            assert "Dòng 2, cột 'bat_dau': '32/01/2027 08:00' không phải thời gian hợp lệ" in page.inner_text("#import-errors")
+            assert storage.meeting("m-x") is None
+
+            # The technician's entry for yesterday's meeting (missed by Bằng Cả: no call recorded).
+            page.goto(proc.url + "/rooms/qn-bangca")
+            row = page.locator('tr.phien[data-ref="m-hom-qua"]')
+            assert "Không kết nối vào phiên họp" in row.inner_text()
+            row.locator('input[name="content"]').fill("Giao ban công tác tháng")
+            row.locator('input[name="technicians"]').fill("Nguyễn Văn An; Lê Thị Bình")
+            row.locator('select[name="recording_requested"]').select_option("1")
+            row.locator('select[name="audio_rating"]').select_option("tot")
+            row.locator(".note-submit").click()
+            page.wait_for_selector("#phien")
+            row = page.locator('tr.phien[data-ref="m-hom-qua"]')
+            text = row.inner_text()
+            assert "Giao ban công tác tháng" in text and "Nguyễn Văn An, Lê Thị Bình" in text
+            assert "cán bộ kỹ thuật đánh giá" in text and "đo tự động" in text
+            page.screenshot(path=str(out / f"room-notes-vi-{backend}.png"), full_page=True)
+            with page.expect_download() as dl:
+                page.click("#logbook-link")
+            path = out / f"logbook-{backend}.xlsx"
+            dl.value.save_as(str(path))
+            ws = load_workbook(path)["Phụ lục I"]
+            assert ws["A12"].value == "Giao ban công tác tháng" and ws["C12"].value == "Có" and ws["E12"].value == "Nguyễn Văn An"
+
+            page.click("#nav-reports")
+            page.wait_for_selector("#report-links")
+            with page.expect_download() as dl:
+                page.locator("#report-links a.dl").first.click()
+            path = out / f"phu-luc-II-{backend}.xlsx"
+            dl.value.save_as(str(path))
+            ws = load_workbook(path)["Phụ lục II"]
+            assert ws["A1"].value == "PHỤ LỤC II" and "ĐÁNH GIÁ CHẤT LƯỢNG" in ws["A3"].value
+        finally:
+            browser.close()

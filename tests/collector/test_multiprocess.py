@@ -93,3 +93,35 @@ def test_end_to_end_two_agents_to_a_collector_process(db_url, storage, tmp_path)
     for token in tokens.values():
         assert token not in log and token.split(".")[2] not in log, "a room token leaked into the collector log"
     assert "POST /api/v1/heartbeat" in log  # the access log was on, and still no token
+
+
+def test_t20_alert_fires_once_with_two_processes(two_collectors, storage):
+    """Both processes sweep meetings every 0.1 s: a room not in a call 20 minutes before the start gets
+    exactly one alert and one `meeting.not_connected` event; a room in a call gets none."""
+    tokens = {r: make_room(storage, r) for r in ("qn-chair", "qn-idle", "qn-busy")}
+
+    def beat(i, room, token):
+        hb = P.heartbeat(room, at=time.time())
+        hb["live"]["codec"]["in_call"] = room != "qn-idle"
+        r = requests.post(two_collectors[i % 2].url + "/api/v1/heartbeat", json=hb,
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert r.status_code == 200
+        return r.json()["schedule"]["meetings"]
+
+    for i, (room, token) in enumerate(tokens.items()):
+        assert beat(i, room, token) == []
+    now = time.time()
+    storage.upsert_meeting({"meeting_id": "m-t20", "title": "Họp thử T-20", "chair_room_id": "qn-chair",
+                            "room_ids": ["qn-chair", "qn-idle", "qn-busy"], "start_at": now + 19 * 60,
+                            "end_at": now + 80 * 60, "rehearsal_at": None, "emergency": False}, "test", now)
+    for i, (room, token) in enumerate(tokens.items()):  # the change reaches both processes' caches
+        assert [m["id"] for m in beat(i + 1, room, token)] == ["m-t20"]
+    deadline = time.time() + 10
+    while time.time() < deadline and not storage.alerts(open_only=True):
+        time.sleep(0.1)
+    time.sleep(0.6)  # several more rounds of both sweepers
+    alerts = storage.alerts(open_only=True)
+    assert [(a["room_id"], a["kind"], a["ref"]) for a in alerts] == [("qn-idle", "not_connected", "m-t20")]
+    for room in tokens:
+        types = [e["type"] for e in storage.room_events(room)]
+        assert types.count("meeting.not_connected") == (1 if room == "qn-idle" else 0), (room, types)
