@@ -18,8 +18,17 @@ import threading
 from typing import Any, ClassVar
 
 from agent.errors import DeviceError
-from agent.i18n import Text
+from agent.i18n import Text, register
 from agent.ups.model import UpsStatus
+
+register(
+    {
+        "ups.err.busy": (
+            "lần đọc trước ({driver}) vẫn đang chờ bộ lưu điện (UPS) trả lời; thử lại sau",
+            "the previous {driver} read is still waiting for the UPS; try again later",
+        ),
+    }
+)
 
 # name -> "module:Class"; a driver module is imported only when a room uses it.
 DRIVERS: dict[str, str] = {

@@ -40,10 +40,6 @@ register(
         ),
         "ups.err.unreadable": ("UPS trả lời dữ liệu không đọc được", "the UPS answered unreadable data"),
         "ups.err.reply": ("{detail}: {reply}", "{detail}: {reply}"),
-        "ups.err.busy": (
-            "lần đọc trước ({driver}) vẫn đang chờ bộ lưu điện (UPS) trả lời; thử lại sau",
-            "the previous {driver} read is still waiting for the UPS; try again later",
-        ),
         "ups.err.timeout": ("{what} không trả lời kịp thời hạn", "{what} did not answer in time"),
         "ups.err.refused_connection": ("{what} từ chối kết nối", "{what} refused the connection"),
         "ups.err.unreachable": ("không kết nối được tới {what}: {error}", "cannot reach {what}: {error}"),
