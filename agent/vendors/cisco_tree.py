@@ -40,7 +40,7 @@ class Tree(dict):
         """``{id: "prefix[id]"}`` for every item of the list at ``prefix``, in id order."""
         index = self._items
         if index is None:
-            index = self._items = _index_items(self)
+            index = self._items = _cached_index(self)
         found = index.get(prefix)
         return dict(found) if found else {}
 
@@ -79,6 +79,22 @@ class Tree(dict):
     def clear(self) -> None:
         self._items = None
         super().clear()
+
+
+_INDEXES: dict[frozenset, dict[str, dict[str, str]]] = {}  # by key set: a codec's keys rarely change
+
+
+def _cached_index(tree: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The item index of a tree with these exact keys (status, configuration and presets come back
+    with the same keys poll after poll; comparing key sets is ~30 times cheaper than indexing)."""
+    keys = frozenset(tree)
+    index = _INDEXES.get(keys)
+    if index is None:
+        index = _index_items(tree)
+        if len(_INDEXES) >= 4:  # the three trees of a poll; never grows with a device that keeps changing
+            _INDEXES.clear()
+        _INDEXES[keys] = index
+    return index
 
 
 def _index_items(tree: dict[str, str]) -> dict[str, dict[str, str]]:
