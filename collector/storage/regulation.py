@@ -14,7 +14,7 @@ from ..errors import UnknownRoom
 
 SCHEDULE_BEFORE_S = 3600.0          # the schedule an agent gets: meetings from now - 1 h ...
 SCHEDULE_AHEAD_S = 8 * 86400.0      # ... to now + 8 days (docs/collector-api.md §7.1)
-SCHEDULE_CACHE_MAX_S = 300.0        # a cached schedule is rebuilt at least this often
+SCHEDULE_CACHE_MAX_S = 6 * 3600.0   # a cached schedule is rebuilt at least this often (version and window bounds are exact)
 T20_S = 20 * 60.0                   # Điều 6 khoản 1: not connected 20 minutes before the start
 
 _MEETING_COLUMNS = ("meeting_id, title, chair_room_id, start_at, end_at, rehearsal_at, emergency, "
