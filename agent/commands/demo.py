@@ -99,7 +99,13 @@ def run(args: argparse.Namespace) -> int:
 
     lang = pick_language(args.lang, None)
     quiet = args.json
-    with DemoRoom() as room:
+    try:
+        room = DemoRoom().start()
+    except (OSError, RuntimeError) as exc:
+        print(f"hntht-agent demo: không khởi động được phòng họp mô phỏng / cannot start the simulated room: {exc}",
+              file=sys.stderr)
+        return 1
+    try:
         say("== hntht-agent demo ==", quiet)
         for note in room.notes:
             say(f"  {note}", quiet)
@@ -108,7 +114,11 @@ def run(args: argparse.Namespace) -> int:
         if room.collector is None:
             emit(run_checklist_for(config, None, lang, show_progress=not args.json), lang, args.json)
             return 0
-        start_service(room)
+        try:
+            start_service(room)
+        except RuntimeError as exc:
+            print(f"hntht-agent demo: {exc}", file=sys.stderr)
+            return 1
         say("  dịch vụ hntht-agent đang chạy / the hntht-agent service is running", quiet)
         code = via_service(config, None, lang, args.json)
         if code is None:  # the service did not answer in time: still show the room, standalone
@@ -126,5 +136,7 @@ def run(args: argparse.Namespace) -> int:
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
+    finally:
+        room.close()
     # The demo's own failing item is expected: the demo succeeded if it produced a report.
     return 0

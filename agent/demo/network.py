@@ -8,7 +8,9 @@ import socket
 import threading
 from typing import Any
 
-MCU_CANDIDATES = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
+# Every 127.x.y.z address is this machine's loopback: demos running side by side (tests, several
+# technicians' shells) each take their own address for the fixed call-signalling ports.
+MCU_CANDIDATES = [f"127.0.{third}.{fourth}" for third in (0, 1) for fourth in range(2, 255)]
 CALL_PORTS = (1720, 5060)  # H.323 call signalling, SIP
 
 
@@ -49,7 +51,10 @@ def _bind_all(address: str) -> list[socket.socket] | None:
 
 
 def start(room: Any) -> dict[str, Any]:
-    for address in MCU_CANDIDATES:
+    import random
+
+    start_at = random.randrange(len(MCU_CANDIDATES))
+    for address in MCU_CANDIDATES[start_at:] + MCU_CANDIDATES[:start_at]:
         socks = _bind_all(address)
         if socks is not None:
             break
