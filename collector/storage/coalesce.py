@@ -24,6 +24,9 @@ class Coalescer:
         self._queue: list[tuple[tuple, asyncio.Future]] = []
         self._inflight = 0
         self._tasks: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
+        # Keys of rows in a statement still in flight: a room's next heartbeat waits for it, so two
+        # statements of one room never run concurrently (their order would be the database's choice).
+        self._busy: set[Hashable] = set()
 
     async def submit(self, row: tuple) -> Any:
         """True (or the row's result, when the batch returns a dict) when the row was applied; False
@@ -41,13 +44,14 @@ class Coalescer:
         batch, rest, keys = [], [], set()
         for item in self._queue:
             k = self._key(item[0])
-            if item[1].done() or (k not in keys and len(batch) < self._max_batch):
+            if item[1].done() or (k not in keys and k not in self._busy and len(batch) < self._max_batch):
                 if not item[1].done():  # a cancelled request's row is simply dropped
                     keys.add(k)
                     batch.append(item)
             else:
                 rest.append(item)
         self._queue = rest
+        self._busy.update(keys)
         return batch
 
     async def _drain(self) -> None:
@@ -55,16 +59,18 @@ class Coalescer:
             while self._queue:
                 batch = self._take()
                 if not batch:
-                    continue
+                    return  # what is queued waits for a statement in flight; its drainer takes it next
                 try:
                     applied = await self._run_batch([row for row, _ in batch])
                 except BaseException as exc:
+                    self._busy.difference_update(self._key(row) for row, _ in batch)
                     for _, fut in batch:
                         if not fut.done():
                             fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
                     if not isinstance(exc, Exception):
                         raise
                     continue
+                self._busy.difference_update(self._key(row) for row, _ in batch)
                 for row, fut in batch:
                     if not fut.done():
                         key = self._key(row)

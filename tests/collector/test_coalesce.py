@@ -73,3 +73,38 @@ def test_cancelled_request_is_dropped_not_written():
 
     assert asyncio.run(main()) == (True, True)
     assert ("b", 1) not in written
+
+
+def test_one_rooms_statements_never_overlap():
+    """Two heartbeats of one room go into consecutive statements, never concurrent ones: with several
+    statements in flight the database would otherwise pick their order (seen as a rate limit applied
+    to the wrong heartbeat under load)."""
+    import asyncio
+
+    from collector.storage.coalesce import Coalescer
+
+    running: set[str] = set()
+    overlaps: list[str] = []
+    order: list[tuple[str, int]] = []
+
+    async def run_batch(rows):
+        for room, _n in rows:
+            if room in running:
+                overlaps.append(room)
+            running.add(room)
+        await asyncio.sleep(0.01 * (1 + len(rows) % 3))  # statements of different lengths finish out of order
+        for room, n in rows:
+            running.discard(room)
+            order.append((room, n))
+        return {room for room, _n in rows}
+
+    async def main():
+        co = Coalescer(run_batch, key=lambda row: row[0], max_batch=3, max_inflight=4)
+        jobs = [co.submit((f"r{i % 4}", n)) for n in range(6) for i in range(4)]
+        return await asyncio.gather(*jobs)
+
+    results = asyncio.run(main())
+    assert all(results)
+    assert overlaps == []
+    for room in ("r0", "r1", "r2", "r3"):
+        assert [n for r, n in order if r == room] == list(range(6))
