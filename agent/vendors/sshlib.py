@@ -9,7 +9,7 @@ session whose transport thread sleeps while the session is idle.
   send keepalives; an idle kept session thus wakes the process 10 times a second (measured: ~0.07 %
   of a core per idle session).  :func:`quiet_when_idle` lengthens that timeout once the session is
   authenticated.  Nothing waits on it: the channel's own reads have their own deadlines, incoming
-  data wakes the thread at once, :func:`close` shuts the socket down so the thread ends at once, and
+  data wakes the thread at once, :func:`close` shuts the reading side so the thread ends at once, and
   keepalives still go out (at most ``IDLE_WAKE`` seconds late).
 """
 
@@ -48,9 +48,12 @@ def quiet_when_idle(transport: Any, keepalive: int = KEEPALIVE) -> None:
 
 
 def close(transport: Any) -> None:
-    """Close the session and wake its thread now (a closed fd does not end a blocked poll())."""
+    """Close the session and wake its thread now (a closed fd does not end a blocked poll()).
+
+    Only the reading side is shut down first: the thread sees end-of-file at once, and the codec still
+    gets an orderly close (with SHUT_RDWR its late channel-close reply met a reset)."""
     try:
-        transport.sock.shutdown(socket.SHUT_RDWR)
+        transport.sock.shutdown(socket.SHUT_RD)
     except (OSError, AttributeError):
         pass
     transport.close()
