@@ -648,13 +648,20 @@ class _SshWire:
         sshlib.close(self.transport)  # also wakes the transport thread, which sleeps on an idle socket
 
 
-_OK_LINE = re.compile(r"(?m)^(?:\x1b\[\?1034h)?(OK|ERROR)[ \t]*\n")
+_OK_AT = re.compile(r"(?:\x1b\[\?1034h)?(OK|ERROR)[ \t]*\n")
+# Anchored on the newline before the line: the regex engine jumps from newline to newline, where a
+# multi-line "^" made it try every character of a 30 KB answer.
+_OK_AFTER_NEWLINE = re.compile(r"\n(?:\x1b\[\?1034h)?(OK|ERROR)[ \t]*\n")
 
 
 def _ok_line(buffer: str, start: int = 0) -> int | None:
-    """Index just past the first line (at or after ``start``, a line start) that is exactly OK or ERROR
-    (the TSH end-of-answer marker)."""
-    match = _OK_LINE.search(buffer, start)
+    """Index just past the first line starting at or after ``start`` that is exactly OK or ERROR (the
+    TSH end-of-answer marker)."""
+    if start == 0 or buffer[start - 1:start] == "\n":
+        match = _OK_AT.match(buffer, start)
+        if match:
+            return match.end()
+    match = _OK_AFTER_NEWLINE.search(buffer, start)
     return match.end() if match else None
 
 
