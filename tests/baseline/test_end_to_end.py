@@ -84,7 +84,7 @@ def test_forced_save_captures_the_settings_and_no_secret(room, saved):
     assert s["codec.video_format"] == "1920x1080@30" and s["codec.call_rate"] == 6000
     assert s["codec.echo_control.1"] is True and s["codec.preset.4"] == "Toàn cảnh"
     assert s["codec.registration"] == "h323" and s["codec.display_mode"] == "Auto"
-    assert s["power.driver"] == "megatec" and s["network.target.mcu.address"].startswith("127.0.0.")
+    assert s["power.driver"] == "megatec" and s["network.target.mcu.address"].startswith("127.")
     raw = (room.dir / "state" / "baseline.json").read_text(encoding="utf-8")
     assert room.password not in raw, "the codec password must never reach the baseline"
     assert "password" not in raw.lower()

@@ -125,12 +125,23 @@ class Daemon:
         sock = self.config.parent / "control.sock"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if sock.exists():
+            # A daemon killed with -9 leaves its socket file behind: only an answer proves this one is up.
+            if sock.exists() and self._answers(sock):
                 return
             if self.proc.poll() is not None:
                 raise AssertionError(f"daemon exited {self.proc.returncode}: {self.output()[-2000:]}")
             time.sleep(0.02)
         raise AssertionError(f"daemon did not start: {self.output()[-2000:]}")
+
+    @staticmethod
+    def _answers(sock: Path) -> bool:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(1.0)
+            try:
+                conn.connect(str(sock))
+                return True
+            except OSError:
+                return False
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
