@@ -110,8 +110,13 @@ MODULES = [
     "agent.ups.qx",
     "agent.ups.serialline",
     "agent.ups.snmp",
+    "agent.vendors.auto",
     "agent.vendors.base",
     "agent.vendors.cisco",
+    "agent.vendors.cisco_tree",
+    "agent.vendors.poly_gs",
+    "agent.vendors.poly_gs_text",
+    "agent.vendors.poly_rest",
     "agent.vendors.snmp",
 ]
 # Calls whose reason argument is shown to the technician: (function name, index of the reason argument).
@@ -167,3 +172,13 @@ def test_no_bare_english_reason(module):
                 if isinstance(arg, ast.JoinedStr) or (isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value):
                     bare.append(f"line {node.lineno}: {ast.unparse(arg)[:80]}")
     assert not bare, f"{module} gives English reasons instead of catalogue Texts: {bare}"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_parameter_named_key(module):
+    """``Text(key, **params)``: a parameter called ``key`` collides with the message key (a TypeError raised
+    while the driver reports a device error, which would hide it behind an internal error)."""
+    clashes = [f"line {node.lineno}" for node in ast.walk(_tree(module))
+               if isinstance(node, ast.Call) and _name(node) in ("Text", "localized")
+               and any(kw.arg == "key" for kw in node.keywords)]
+    assert not clashes, f"{module}: {clashes}"

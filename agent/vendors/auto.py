@@ -20,10 +20,22 @@ import json
 import os
 from typing import Any
 
-from agent.errors import DeviceAuthError, HostKeyMismatch, ProtocolError
+from agent.errors import DeviceAuthError, HostKeyMismatch, ProtocolError, shown
+from agent.i18n import Text, register
 from agent.vendors import get_driver_class
 from agent.vendors import model as m
-from agent.vendors.base import AllowList, CodecDriver, Connection, HostKeyUnknown
+from agent.vendors.base import AllowList, CodecDriver, Connection, HostKeyUnknown, localized
+
+register(
+    {
+        "codec.auto.unidentified": (
+            "không nhận ra loại thiết bị đầu cuối qua {transport}: {attempts}. Đặt [codec] vendor đúng loại thiết bị "
+            "(cisco, poly-gs, poly-rest hoặc snmp)",
+            "could not identify the codec on {transport}: {attempts}",
+        ),
+        "codec.auto.attempt": ("{vendor}: {error}", "{vendor}: {error}"),
+    }
+)
 
 IDENTITY_FILE = "codec-identity.json"
 CANDIDATES = {"ssh": ("poly-gs", "cisco"), "telnet": ("poly-gs",), "https": ("poly-rest", "cisco"),
@@ -78,7 +90,7 @@ class AutoDriver(CodecDriver):
             return get_driver_class(self.identity["vendor"])(self.connection)
         if self.connection.transport == "snmp":
             return self._identify_snmp()
-        errors = []
+        errors: list[tuple[str, BaseException]] = []
         for vendor in CANDIDATES[self.connection.transport]:
             driver = get_driver_class(vendor)(self.connection)
             if hasattr(driver, "command_gap"):
@@ -88,11 +100,14 @@ class AutoDriver(CodecDriver):
             except (DeviceAuthError, HostKeyMismatch, HostKeyUnknown):
                 raise  # the right port, the wrong credentials or key: no other vendor would do better
             except ProtocolError as exc:
-                errors.append(f"{vendor}: {exc}")
+                errors.append((vendor, exc))
                 continue
             self._save(vendor, f"{self.connection.transport} session of the {vendor} driver opened")
             return driver
-        raise ProtocolError("could not identify the codec on " f"{self.connection.transport}: " + "; ".join(errors))
+        transport = self.connection.transport
+        raise localized(ProtocolError(f"could not identify the codec on {transport}: "
+                                      + "; ".join(f"{vendor}: {exc}" for vendor, exc in errors)),
+                        "codec.auto.unidentified", transport=transport, attempts=_Attempts(errors))
 
     def _identify_snmp(self) -> CodecDriver:
         from agent.vendors.snmp import SYS_OBJECT_ID, SnmpDriver, vendor_of
@@ -144,3 +159,15 @@ class AutoDriver(CodecDriver):
     @property
     def sent(self) -> list[str]:
         return self.inner.sent if self.inner else []
+
+
+class _Attempts(Text):
+    """'poly-gs: <why>; cisco: <why>', each driver's error in the reader's language."""
+
+    def __init__(self, errors: list[tuple[str, BaseException]]) -> None:
+        super().__init__("codec.auto.attempt")
+        object.__setattr__(self, "params", {"items": [Text("codec.auto.attempt", vendor=vendor, error=shown(exc))
+                                                      for vendor, exc in errors]})
+
+    def render(self, lang: str) -> str:
+        return "; ".join(t.render(lang) for t in self.params["items"])

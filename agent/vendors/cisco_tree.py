@@ -15,6 +15,45 @@ import xml.etree.ElementTree as ET
 from typing import Any, Iterator
 
 from agent.errors import ProtocolError
+from agent.i18n import register
+from agent.vendors.base import localized
+
+# What a malformed xAPI answer means in a check message (str(error) stays English for logs).
+register(
+    {
+        "codec.tree.bad_xml": ("thiết bị đầu cuối gửi XML sai cú pháp ({error})", "the codec sent malformed XML ({error})"),
+        "codec.tree.unreadable_xml": ("thiết bị đầu cuối gửi XML không đọc được ({error})", "the codec sent unreadable XML ({error})"),
+        "codec.tree.bad_element": (
+            "thiết bị đầu cuối gửi phần tử XML lạ {name}",
+            "the codec sent an unexpected XML element {name}",
+        ),
+        "codec.tree.bad_item": ("thiết bị đầu cuối gửi mã mục (item) lạ {item}", "the codec sent an unexpected item id {item}"),
+        "codec.tree.too_large": (
+            "câu trả lời của thiết bị đầu cuối lớn hơn rất nhiều so với một trạng thái thật",
+            "the codec's answer is far larger than any real status",
+        ),
+        "codec.tree.bad_line": ("thiết bị đầu cuối gửi dòng lạ {line}", "the codec sent an unexpected line {line}"),
+        "codec.tree.bad_config_line": ("dòng cấu hình lạ {line}", "unexpected configuration line {line}"),
+        "codec.tree.no_value": ("thiết bị đầu cuối gửi dòng không có giá trị {line}", "the codec sent a line without a value {line}"),
+        "codec.tree.bad_path": ("đường dẫn lạ {path} trong {line}", "unexpected path {path} in {line}"),
+        "codec.tree.bad_item_number": ("số thứ tự mục không đúng chỗ trong {line}", "unexpected item number in {line}"),
+        "codec.tree.empty_path": ("đường dẫn rỗng trong {line}", "empty path in {line}"),
+        "codec.tree.unterminated": ("chuỗi ký tự chưa đóng ngoặc kép trong {line}", "unterminated string in {line}"),
+        "codec.tree.json_not_object": (
+            "thiết bị đầu cuối gửi JSON không phải là một đối tượng",
+            "the codec sent JSON that is not an object",
+        ),
+        "codec.tree.bad_json_key": ("khóa JSON lạ {name}", "unexpected JSON key {name}"),
+        "codec.tree.bad_json_item": ("mục lạ trong danh sách JSON tại {path}", "unexpected JSON list item at {path}"),
+        "codec.tree.bad_json_id": ("mã mục (item) lạ {item} tại {path}", "unexpected item id {item} at {path}"),
+        "codec.tree.bad_json_value": ("giá trị JSON lạ tại {path}", "unexpected JSON value at {path}"),
+        "codec.tree.text_outside_json": (
+            "thiết bị đầu cuối gửi văn bản nằm ngoài JSON: {text}",
+            "the codec sent text outside JSON: {text}",
+        ),
+        "codec.tree.bad_json": ("thiết bị đầu cuối gửi JSON sai cú pháp ({error})", "the codec sent malformed JSON ({error})"),
+    }
+)
 
 MAX_NODES = 200_000  # a codec's whole status is ~1 000 leaves; more is garbage or an attack
 
@@ -124,9 +163,10 @@ def flatten_xml(text: str | bytes) -> Tree:
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
-        raise ProtocolError(f"the codec sent malformed XML ({exc})") from None
+        raise localized(ProtocolError(f"the codec sent malformed XML ({exc})"), "codec.tree.bad_xml", error=str(exc)) from None
     except (ValueError, TypeError) as exc:
-        raise ProtocolError(f"the codec sent unreadable XML ({exc})") from None
+        raise localized(ProtocolError(f"the codec sent unreadable XML ({exc})"), "codec.tree.unreadable_xml",
+                        error=str(exc)) from None
     tree: dict[str, str] = {}
     _walk_xml(root, _xml_name(root), tree)
     return Tree(tree)
@@ -135,11 +175,13 @@ def flatten_xml(text: str | bytes) -> Tree:
 def _xml_name(el: ET.Element) -> str:
     name = el.tag if isinstance(el.tag, str) else ""
     if not _NAME.fullmatch(name):
-        raise ProtocolError(f"the codec sent an unexpected XML element {name[:40]!r}")
+        raise localized(ProtocolError(f"the codec sent an unexpected XML element {name[:40]!r}"), "codec.tree.bad_element",
+                        name=repr(name[:40]))
     item = el.get("item")
     if item is not None:
         if not _IDENT.fullmatch(item):
-            raise ProtocolError(f"the codec sent an unexpected item id {item[:20]!r}")
+            raise localized(ProtocolError(f"the codec sent an unexpected item id {item[:20]!r}"), "codec.tree.bad_item",
+                            item=repr(item[:20]))
         name = f"{name}[{item}]"
     return name
 
@@ -156,7 +198,7 @@ def _walk_xml(el: ET.Element, path: str, tree: dict[str, str]) -> None:
             tree[path] = (el.text or "").strip()
         return
     if len(tree) > MAX_NODES:
-        raise ProtocolError("the codec's answer is far larger than any real status")
+        raise localized(ProtocolError("the codec's answer is far larger than any real status"), "codec.tree.too_large")
     for child in children:
         _walk_xml(child, f"{path}.{_xml_name(child)}", tree)
 
@@ -180,11 +222,13 @@ def flatten_terminal(text: str) -> Tree:
         if kind not in _PREFIX or len(line) < 3 or line[2] != " ":
             if kind == "*e":  # events may interleave; not ours to read
                 continue
-            raise ProtocolError(f"the codec sent an unexpected line {line[:60]!r}")
+            raise localized(ProtocolError(f"the codec sent an unexpected line {line[:60]!r}"), "codec.tree.bad_line",
+                            line=repr(line[:60]))
         body = line[3:]
         if kind == "*c":
             if body[:15].lower() != "xconfiguration ":
-                raise ProtocolError(f"unexpected configuration line {line[:60]!r}")
+                raise localized(ProtocolError(f"unexpected configuration line {line[:60]!r}"), "codec.tree.bad_config_line",
+                                line=repr(line[:60]))
             body = body[15:]
         attr = _ATTR.search(body) if body.endswith("):") else None  # (line is stripped: so is body's end)
         if attr:  # "*s Call 3 (ghost=True):" / "*r CameraPresetListResult (status=OK):"
@@ -196,7 +240,8 @@ def flatten_terminal(text: str) -> Tree:
             if body.endswith(":"):
                 key, value = body[:-1], ""
             else:
-                raise ProtocolError(f"the codec sent a line without a value {line[:60]!r}")
+                raise localized(ProtocolError(f"the codec sent a line without a value {line[:60]!r}"), "codec.tree.no_value",
+                                line=repr(line[:60]))
         # The same few hundred keys come back every poll: convert each once (only valid ones are kept).
         path = paths.get(kind + key)
         if path is None:
@@ -207,7 +252,7 @@ def flatten_terminal(text: str) -> Tree:
         value = value.strip()
         tree[path] = _unquote(value, line) if value[:1] == '"' else value
         if len(tree) > MAX_NODES:
-            raise ProtocolError("the codec's answer is far larger than any real status")
+            raise localized(ProtocolError("the codec's answer is far larger than any real status"), "codec.tree.too_large")
     return Tree(tree)
 
 
@@ -218,23 +263,26 @@ _TERMINAL_PATHS: dict[str, str] = {}
 def _terminal_path(key: str, kind: str, line: str) -> str:
     parts = [_PREFIX[kind]]
     if not _KEY.fullmatch(key):
-        raise ProtocolError(f"unexpected path {key[:40]!r} in {line[:60]!r}")
+        raise localized(ProtocolError(f"unexpected path {key[:40]!r} in {line[:60]!r}"), "codec.tree.bad_path",
+                        path=repr(key[:40]), line=repr(line[:60]))
     for token in key.split(" "):
         if token.isdigit():
             if len(parts) == 1 or parts[-1].endswith("]"):
-                raise ProtocolError(f"unexpected item number in {line[:60]!r}")
+                raise localized(ProtocolError(f"unexpected item number in {line[:60]!r}"), "codec.tree.bad_item_number",
+                                line=repr(line[:60]))
             parts[-1] = f"{parts[-1]}[{token}]"
         else:
             parts.append(token)
     if len(parts) == 1:
-        raise ProtocolError(f"empty path in {line[:60]!r}")
+        raise localized(ProtocolError(f"empty path in {line[:60]!r}"), "codec.tree.empty_path", line=repr(line[:60]))
     return ".".join(parts)
 
 
 def _unquote(value: str, line: str) -> str:
     if value.startswith('"'):
         if len(value) < 2 or not value.endswith('"') or value.endswith('\\"') and not value.endswith('\\\\"'):
-            raise ProtocolError(f"unterminated string in {line[:60]!r}")
+            raise localized(ProtocolError(f"unterminated string in {line[:60]!r}"), "codec.tree.unterminated",
+                            line=repr(line[:60]))
         inner = value[1:-1]
         return re.sub(r'\\(.)', r"\1", inner) if "\\" in inner else inner
     return value
@@ -249,7 +297,7 @@ _GOOD_IDENTS: set[str] = set()
 
 def flatten_json(obj: Any) -> Tree:
     if not isinstance(obj, dict):
-        raise ProtocolError("the codec sent JSON that is not an object")
+        raise localized(ProtocolError("the codec sent JSON that is not an object"), "codec.tree.json_not_object")
     tree: dict[str, str] = {}
     for key, value in obj.items():
         if key == "ResultId":
@@ -264,7 +312,8 @@ def _json_key(key: Any) -> str:
     if key in _GOOD_NAMES:
         return key
     if not isinstance(key, str) or not _NAME.fullmatch(key):
-        raise ProtocolError(f"unexpected JSON key {str(key)[:40]!r}")
+        raise localized(ProtocolError(f"unexpected JSON key {str(key)[:40]!r}"), "codec.tree.bad_json_key",
+                        name=repr(str(key)[:40]))
     if len(_GOOD_NAMES) >= _CACHE_MAX:
         _GOOD_NAMES.clear()
     _GOOD_NAMES.add(key)
@@ -273,7 +322,7 @@ def _json_key(key: Any) -> str:
 
 def _walk_json(value: Any, path: str, tree: dict[str, str]) -> None:
     if len(tree) > MAX_NODES:
-        raise ProtocolError("the codec's answer is far larger than any real status")
+        raise localized(ProtocolError("the codec's answer is far larger than any real status"), "codec.tree.too_large")
     if isinstance(value, dict):
         # {"Value": x} or {"Value": x, "valueSpaceRef": ...} is a leaf.
         if "Value" in value and (len(value) == 1 or len(value) == 2 and "valueSpaceRef" in value):
@@ -296,11 +345,12 @@ def _walk_json(value: Any, path: str, tree: dict[str, str]) -> None:
     if isinstance(value, list):
         for i, item in enumerate(value):
             if not isinstance(item, dict):
-                raise ProtocolError(f"unexpected JSON list item at {path}")
+                raise localized(ProtocolError(f"unexpected JSON list item at {path}"), "codec.tree.bad_json_item", path=path)
             ident = str(item.get("id", i + 1))
             if ident not in _GOOD_IDENTS:
                 if not _IDENT.fullmatch(ident):
-                    raise ProtocolError(f"unexpected item id {ident[:20]!r} at {path}")
+                    raise localized(ProtocolError(f"unexpected item id {ident[:20]!r} at {path}"), "codec.tree.bad_json_id",
+                                    item=repr(ident[:20]), path=path)
                 if len(_GOOD_IDENTS) >= _CACHE_MAX:
                     _GOOD_IDENTS.clear()
                 _GOOD_IDENTS.add(ident)
@@ -316,7 +366,7 @@ def _scalar(value: Any, path: str) -> str:
         return str(value)
     if value is None:
         return ""
-    raise ProtocolError(f"unexpected JSON value at {path}")
+    raise localized(ProtocolError(f"unexpected JSON value at {path}"), "codec.tree.bad_json_value", path=path)
 
 
 def decode_json_stream(buffer: str) -> Iterator[tuple[Any, int]]:
@@ -329,12 +379,14 @@ def decode_json_stream(buffer: str) -> Iterator[tuple[Any, int]]:
             return
         junk = buffer[pos:start].strip()
         if junk and any(line.strip() not in ("", "OK", "ERROR") for line in junk.splitlines()):
-            raise ProtocolError(f"the codec sent text outside JSON: {junk[:60]!r}")
+            raise localized(ProtocolError(f"the codec sent text outside JSON: {junk[:60]!r}"), "codec.tree.text_outside_json",
+                            text=repr(junk[:60]))
         try:
             obj, end = decoder.raw_decode(buffer, start)
         except json.JSONDecodeError as exc:
             if exc.pos >= len(buffer) - 1 or "Unterminated" in exc.msg or "Expecting" in exc.msg and exc.pos >= len(buffer.rstrip()):
                 return  # incomplete: wait for more bytes
-            raise ProtocolError(f"the codec sent malformed JSON ({exc.msg})") from None
+            raise localized(ProtocolError(f"the codec sent malformed JSON ({exc.msg})"), "codec.tree.bad_json",
+                            error=exc.msg) from None
         yield obj, end
         pos = end

@@ -26,12 +26,129 @@ import socket
 import time
 from typing import Any, Callable
 
-from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, ProtocolError
+from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError
+from agent.i18n import Text, register
 from agent.vendors import model as m, sshlib
-from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire
+from agent.vendors.base import AllowList, CodecDriver, Connection, HostKeyUnknown, NotExposed, Wire, localized
 from agent.vendors.poly_gs_text import (
     AnswerStream, CallInfo, CommandRefused, answer_prefix, get_value, parse_callinfo, parse_display,
     parse_stats, parse_status, parse_uptime, stats_float, stats_int, video_format,
+)
+
+# Why a value is null, in both languages (English as the case files and logs had it).
+register(
+    {
+        "codec.gs.deferred": (
+            "chưa đọc: cuộc gọi {call} đang ở trạng thái {state} (đang thiết lập) và không được gửi lệnh cho thiết bị "
+            "đầu cuối khi cuộc gọi đang được thiết lập (tài liệu Poly Integrator's Reference); chạy lại kiểm tra khi "
+            "cuộc gọi đã kết nối",
+            "not read: call {call} is {state} and the codec must not receive commands while a call is being set up "
+            "(Poly Integrator's Reference); run the check again once the call is connected",
+        ),
+        "codec.gs.refused": ("thiết bị đầu cuối từ chối lệnh `{command}` ({line})", "the codec refused `{command}` ({line})"),
+        "codec.gs.not_answered": ("thiết bị đầu cuối không trả lời lệnh `{command}`", "`{command}` was not answered"),
+        "codec.gs.no_greeting_line": (
+            "lời chào của thiết bị đầu cuối không có dòng {label}",
+            "the greeting block had no {label} line",
+        ),
+        "codec.gs.no_mac": (
+            "API văn bản của Group Series không có lệnh đọc địa chỉ MAC",
+            "the Group Series text API has no read of the MAC address",
+        ),
+        "codec.gs.no_standby": (
+            "API văn bản của Group Series không có lệnh đọc trạng thái chờ (chỉ có lệnh sleep/wake để chuyển chế độ)",
+            "the Group Series text API has no read of the sleep state (only sleep/wake commands)",
+        ),
+        "codec.gs.not_configured": ("chưa được cài đặt trên thiết bị đầu cuối", "not configured"),
+        "codec.gs.no_failure_reason": (
+            "API văn bản không cho biết lý do đăng ký không thành công",
+            "the text API gives no failure reason",
+        ),
+        "codec.gs.status_no_line": ("câu trả lời `status` không có dòng {line}", "`status` has no {line} line"),
+        "codec.gs.odd_state": ("trạng thái {line} lạ: {raw}", "unknown {line} state {raw}"),
+        "codec.gs.no_server": (
+            "chưa đăng ký, hoặc thiết bị đầu cuối không báo máy chủ",
+            "not registered, or no server reported",
+        ),
+        "codec.gs.call_state": ("cuộc gọi đang ở trạng thái {state}", "the call is {state}"),
+        "codec.gs.first_call_only": (
+            "lệnh netstats chỉ báo thống kê của cuộc gọi thứ nhất",
+            "netstats reports the first call only",
+        ),
+        "codec.gs.call_ended": (
+            "cuộc gọi đã kết thúc trong lúc đang đọc ({refused})",
+            "the call ended while it was read ({refused})",
+        ),
+        "codec.gs.netstats_missing": ("lệnh netstats không báo giá trị này", "netstats did not report it"),
+        "codec.gs.bad_format": (
+            "netstats báo {field} là {value}, không phải định dạng hình ảnh",
+            "netstats {field} is {value}, not a format",
+        ),
+        "codec.gs.no_jitter": ("lệnh advnetstats không báo độ trễ biến thiên (jitter)", "advnetstats had no jitter"),
+        "codec.gs.no_content_channel": (
+            "lệnh netstats của API văn bản không có kênh trình chiếu dữ liệu (H.239)",
+            "the text API's netstats has no content (H.239) channel",
+        ),
+        "codec.gs.no_max_rates": (
+            "API văn bản không có lệnh đọc băng thông kết nối tối đa",
+            "the text API has no read of the maximum rates",
+        ),
+        "codec.gs.output_off": ("cổng ra màn hình này đang tắt", "this output is switched off"),
+        "codec.gs.plug_unknown": (
+            "API văn bản chỉ báo cổng ra đã cài đặt, không cho biết màn hình có được cắm hay không",
+            "the text API reports the configured output, not whether a screen is plugged in",
+        ),
+        "codec.gs.no_output_format": ("cổng ra màn hình chưa cài đặt định dạng hình ảnh", "no output format configured"),
+        "codec.gs.no_display_answer": (
+            "thiết bị đầu cuối không trả lời lệnh configdisplay",
+            "no configdisplay answer",
+        ),
+        "codec.gs.not_read": ("API văn bản không đọc được giá trị này", "not read through the text API"),
+        "codec.gs.format_in_call_only": (
+            "API văn bản chỉ báo định dạng hình ảnh khi đang trong cuộc gọi (netstats tvf)",
+            "the text API reports the video format only during a call (netstats tvf)",
+        ),
+        "codec.gs.mics_any_only": (
+            "API văn bản chỉ cho biết có micro nào đang kết nối hay không, không cho biết số micro",
+            "the text API reports only whether any microphone is online",
+        ),
+        "codec.gs.no_speaker_mute": (
+            "API văn bản không có lệnh đọc riêng trạng thái tắt tiếng của loa",
+            "the text API has no separate loudspeaker mute read",
+        ),
+        "codec.gs.no_presets": (
+            "API văn bản của Group Series không có lệnh liệt kê preset camera (chỉ có `preset near go/set`, sẽ "
+            "làm camera quay hoặc ghi đè nút nhớ); kiểm tra các vị trí preset bằng điều khiển từ xa",
+            "the Group Series text API has no command that lists camera presets (only `preset near go/set`, which "
+            "move the camera or overwrite a preset); check them on the remote",
+        ),
+        "codec.gs.bad_mute": ("trạng thái tắt tiếng micro {value} không phải on hoặc off", "mute near answer {value} is neither on nor off"),
+        "codec.gs.bad_volume": ("âm lượng {value} không nằm trong khoảng 0..100", "volume is {value}, not 0..100"),
+        "codec.gs.bad_echo": ("cài đặt chế độ triệt vọng (echocanceller) lạ: {value}", "echocanceller is {value}"),
+        # Errors of the Telnet/SSH session in check messages (a fall-back for those that carry no .text):
+        # the Vietnamese sentence says what failed; the English one stays the error's own words.
+        "codec.gs.login_refused": (
+            "tên tài khoản {user} hoặc mật khẩu không đúng ({host})",
+            "{detail}",
+        ),
+        "codec.gs.no_session": (
+            "không mở được phiên {transport} tới {host} (cổng {port}), hoặc phiên bị ngắt khi đang đăng nhập",
+            "{detail}",
+        ),
+        "codec.gs.bad_login": (
+            "thiết bị đầu cuối không trả lời đúng khi đăng nhập qua {transport} trong {seconds} giây (không thấy lời "
+            "chào hay dấu nhắc của API văn bản Poly): kiểm tra cổng và loại thiết bị",
+            "{detail}",
+        ),
+        "codec.gs.session_broke": (
+            "phiên {transport} tới thiết bị đầu cuối bị ngắt khi đang đọc {what}",
+            "{detail}",
+        ),
+        "codec.gs.no_answer": (
+            "thiết bị đầu cuối không trả lời đúng lệnh {what} trong {seconds} giây",
+            "{detail}",
+        ),
+    }
 )
 
 # Read-only: `get` forms, status/statistics reads, whoami.  No set, no dial, no preset go/set, no
@@ -80,12 +197,17 @@ class PolyGSDriver(CodecDriver):
         super().__init__(connection)
         self._answers: dict[str, list[str] | None] = {}
         self._refused: dict[str, str] = {}
-        self._setup: str | None = None
+        self._setup: str | None = None  # "call 34 is connecting" (raw.deferred)
+        self._setup_call: tuple[str, str] = ("", "")  # (call id, state) for the reason
         self._wire_ref: _TextWire | None = None
 
     # -- session ------------------------------------------------------------------------------
     def _open_wire(self) -> Wire:
-        wire = _TextWire(self.connection)
+        try:
+            wire = _TextWire(self.connection)
+        except DeviceError as exc:
+            _explained(exc, self.connection, None)
+            raise
         self._wire_ref = wire
         return wire
 
@@ -98,10 +220,11 @@ class PolyGSDriver(CodecDriver):
         events = self._wire_ref.stream.call_events if self._wire_ref else []
         recent = _setup_event(events)
         if setting_up:
-            c = setting_up[0]
-            self._setup = f"call {c.id} is {c.state}"
+            self._setup_call = (setting_up[0].id, setting_up[0].state)
         elif recent:
-            self._setup = recent
+            self._setup_call = recent
+        if setting_up or recent:
+            self._setup = "call {} is {}".format(*self._setup_call)
         if self._setup:
             return  # nothing more: the IRM forbids commands while a call is established
         for command in IDLE_READS:
@@ -124,15 +247,18 @@ class PolyGSDriver(CodecDriver):
         except CommandRefused as exc:
             self._answers[command] = None
             self._refused[command] = exc.line
+        except DeviceError as exc:
+            _explained(exc, self.connection, repr(command))
+            raise
         return self._answers[command]
 
-    def _why(self, command: str) -> str:
+    def _why(self, command: str) -> Text:
         if self._setup:
-            return (f"not read: {self._setup} and the codec must not receive commands while a call is being "
-                    "set up (Poly Integrator's Reference); run the check again once the call is connected")
+            call, state = self._setup_call
+            return Text("codec.gs.deferred", call=call, state=state)
         if command in self._refused:
-            return f"the codec refused `{command}` ({self._refused[command]})"
-        return f"`{command}` was not answered"
+            return Text("codec.gs.refused", command=command, line=self._refused[command])
+        return Text("codec.gs.not_answered", command=command)
 
     def _value(self, command: str) -> str | None:
         lines = self._answers.get(command)
@@ -165,7 +291,7 @@ class PolyGSDriver(CodecDriver):
         for path, label in (("model", "Model"), ("software_version", "Software Version"), ("serial", "Serial Number"),
                             ("name", "Hi, my name is")):
             if getattr(facts, path) is None:
-                self.not_exposed(f"facts.{path}", f"the greeting block had no {label!r} line")
+                self.not_exposed(f"facts.{path}", Text("codec.gs.no_greeting_line", label=repr(label)))
         return facts
 
     def get_network(self) -> m.NetworkInfo:
@@ -174,11 +300,11 @@ class PolyGSDriver(CodecDriver):
         for path, command in (("ip", "ipaddress get"), ("netmask", "subnetmask get"), ("gateway", "defaultgateway get")):
             if getattr(info, path) is None:
                 self.not_exposed(f"network.{path}", self._why(command))
-        self.not_exposed("network.mac", "the Group Series text API has no read of the MAC address")
+        self.not_exposed("network.mac", Text("codec.gs.no_mac"))
         return info
 
     def get_standby(self) -> m.StandbyInfo:
-        raise NotExposed("the Group Series text API has no read of the sleep state (only sleep/wake commands)")
+        raise NotExposed(Text("codec.gs.no_standby"))
 
     def get_registration(self) -> m.Registration:
         lines = self._answers.get("status")
@@ -192,21 +318,22 @@ class PolyGSDriver(CodecDriver):
             state.configured_server = self._value(command) or None
             if state.configured_server is None:
                 self.not_exposed(f"registration.{proto}.configured_server", self._why(command)
-                                 if command in self._refused or not self._answers.get(command) else "not configured")
+                                 if command in self._refused or not self._answers.get(command)
+                                 else Text("codec.gs.not_configured"))
             raw = st.get(key)
-            self.not_exposed(f"registration.{proto}.reason", "the text API gives no failure reason")
+            self.not_exposed(f"registration.{proto}.reason", Text("codec.gs.no_failure_reason"))
             if raw is None:
-                self.not_exposed(f"registration.{proto}.status", f"`status` has no {key} line")
+                self.not_exposed(f"registration.{proto}.status", Text("codec.gs.status_no_line", line=key))
                 continue
             state.raw = raw
             state.status = {"online": m.REGISTERED, "offline": m.FAILED, "off": m.INACTIVE,
                             "n/a": m.INACTIVE}.get(raw.lower())
             if state.status is None:
-                self.not_exposed(f"registration.{proto}.status", f"unknown {key} state {raw!r}")
+                self.not_exposed(f"registration.{proto}.status", Text("codec.gs.odd_state", line=key, raw=repr(raw)))
             if state.status == m.REGISTERED:
                 state.server = state.configured_server
             if state.server is None:
-                self.not_exposed(f"registration.{proto}.server", "not registered, or no server reported")
+                self.not_exposed(f"registration.{proto}.server", Text("codec.gs.no_server"))
         return reg
 
     def get_calls(self) -> list[m.Call]:
@@ -224,16 +351,16 @@ class PolyGSDriver(CodecDriver):
 
     def _call_stats(self, call: m.Call, info: CallInfo, index: int, net: dict, adv: dict) -> None:
         base = f"calls[{call.id}]"
-        stats_why = None
+        stats_why: Text | None = None
         if self._setup:
             stats_why = self._why("netstats")
         elif info.state not in CONNECTED:
-            stats_why = f"the call is {info.state}"
+            stats_why = Text("codec.gs.call_state", state=info.state)
         elif index > 0:
-            stats_why = "netstats reports the first call only"
+            stats_why = Text("codec.gs.first_call_only")
         elif not net:
             refused = self._refused.get("netstats")
-            stats_why = (f"the call ended while it was read ({refused})" if refused and "not active" in refused
+            stats_why = (Text("codec.gs.call_ended", refused=refused) if refused and "not active" in refused
                          else self._why("netstats"))
         if stats_why is None:
             call.protocol = (net.get("tcp") or "").lower().replace(".", "") or None
@@ -248,13 +375,13 @@ class PolyGSDriver(CodecDriver):
                 call.jitter_ms = max(jitters) if jitters else None
             for name in ("protocol", "tx_rate_kbps", "rx_rate_kbps", "loss_percent"):
                 if getattr(call, name) is None:
-                    self.not_exposed(f"{base}.{name}", "netstats did not report it")
+                    self.not_exposed(f"{base}.{name}", Text("codec.gs.netstats_missing"))
             if call.tx_video_format is None:
-                self.not_exposed(f"{base}.tx_video_format", f"netstats tvf is {net.get('tvf')!r}, not a format")
+                self.not_exposed(f"{base}.tx_video_format", Text("codec.gs.bad_format", field="tvf", value=repr(net.get("tvf"))))
             if call.rx_video_format is None:
-                self.not_exposed(f"{base}.rx_video_format", f"netstats rvf is {net.get('rvf')!r}, not a format")
+                self.not_exposed(f"{base}.rx_video_format", Text("codec.gs.bad_format", field="rvf", value=repr(net.get("rvf"))))
             if call.jitter_ms is None:
-                self.not_exposed(f"{base}.jitter_ms", self._why("advnetstats") if not adv else "advnetstats had no jitter")
+                self.not_exposed(f"{base}.jitter_ms", self._why("advnetstats") if not adv else Text("codec.gs.no_jitter"))
         else:
             if call.tx_rate_kbps is None and info.speed_kbps is not None:
                 call.tx_rate_kbps = call.rx_rate_kbps = info.speed_kbps  # callinfo's negotiated speed
@@ -262,8 +389,8 @@ class PolyGSDriver(CodecDriver):
                          "loss_percent", "jitter_ms"):
                 if getattr(call, name) is None:
                     self.not_exposed(f"{base}.{name}", stats_why)
-        self.not_exposed(f"{base}.content_active", "the text API's netstats has no content (H.239) channel")
-        self.not_exposed(f"{base}.content_rate_kbps", "the text API's netstats has no content (H.239) channel")
+        self.not_exposed(f"{base}.content_active", Text("codec.gs.no_content_channel"))
+        self.not_exposed(f"{base}.content_rate_kbps", Text("codec.gs.no_content_channel"))
 
     def get_call_rate(self) -> m.CallRate:
         value = self._value("videocallrate get")
@@ -271,11 +398,12 @@ class PolyGSDriver(CodecDriver):
         if value and value.isdigit():
             rate.default_kbps = int(value)
         elif value:
-            raise ProtocolError(f"videocallrate is {value[:20]!r}, not a number")
+            raise localized(ProtocolError(f"videocallrate is {value[:20]!r}, not a number"), "codec.gs.not_number",
+                            name="videocallrate", value=repr(value[:20]))
         else:
             self.not_exposed("call_rate.default_kbps", self._why("videocallrate get"))
-        self.not_exposed("call_rate.max_tx_kbps", "the text API has no read of the maximum rates")
-        self.not_exposed("call_rate.max_rx_kbps", "the text API has no read of the maximum rates")
+        self.not_exposed("call_rate.max_tx_kbps", Text("codec.gs.no_max_rates"))
+        self.not_exposed("call_rate.max_rx_kbps", Text("codec.gs.no_max_rates"))
         return rate
 
     def get_monitors(self) -> list[m.Monitor]:
@@ -291,13 +419,12 @@ class PolyGSDriver(CodecDriver):
             mon = m.Monitor(id=n, role=f"monitor{n}", resolution=resolution, connected=None, device=connector)
             if not enabled:
                 mon.connected = False
-                self.not_exposed(f"video.monitors[{n}].resolution", "this output is switched off")
-                self.not_exposed(f"video.monitors[{n}].device", "this output is switched off")
+                self.not_exposed(f"video.monitors[{n}].resolution", Text("codec.gs.output_off"))
+                self.not_exposed(f"video.monitors[{n}].device", Text("codec.gs.output_off"))
             else:
-                self.not_exposed(f"video.monitors[{n}].connected",
-                                 "the text API reports the configured output, not whether a screen is plugged in")
+                self.not_exposed(f"video.monitors[{n}].connected", Text("codec.gs.plug_unknown"))
                 if resolution is None:
-                    self.not_exposed(f"video.monitors[{n}].resolution", "no output format configured")
+                    self.not_exposed(f"video.monitors[{n}].resolution", Text("codec.gs.no_output_format"))
             monitors.append(mon)
         if not monitors:
             raise NotExposed(self._why("configdisplay monitor1 get"))
@@ -308,18 +435,17 @@ class PolyGSDriver(CodecDriver):
             monitors = self.get_monitors()
         except NotExposed as exc:
             monitors = []
-            self.not_exposed("video.monitors", str(exc))
+            self.not_exposed("video.monitors", exc.reason or Text("codec.gs.no_display_answer"))
         video = m.Video(monitors=monitors)
         if monitors:
             enabled = [mon for mon in monitors if mon.connected is not False]
             video.monitors_configured = "Single" if len(enabled) == 1 else ("Dual" if len(enabled) >= 2 else "Off")
         else:
-            self.not_exposed("video.monitors_configured", "no configdisplay answer")
+            self.not_exposed("video.monitors_configured", Text("codec.gs.no_display_answer"))
         for path in ("main_source", "presentation_source", "layout"):
-            self.not_exposed(f"video.{path}", "not read through the text API")
+            self.not_exposed(f"video.{path}", Text("codec.gs.not_read"))
         self.not_exposed("video.main_source_format",
-                         self._why("callinfo all") if self._setup else
-                         "the text API reports the video format only during a call (netstats tvf)")
+                         self._why("callinfo all") if self._setup else Text("codec.gs.format_in_call_only"))
         return video
 
     def get_audio(self) -> m.Audio:
@@ -328,57 +454,83 @@ class PolyGSDriver(CodecDriver):
         audio = m.Audio()
         mics = st.get("microphones")
         if mics is None:
-            self.not_exposed("audio.mics_connected", self._why("status") if status is None else "`status` has no microphones line")
+            self.not_exposed("audio.mics_connected", self._why("status") if status is None
+                             else Text("codec.gs.status_no_line", line="microphones"))
         else:
             audio.mics_connected = 1 if mics.lower() == "online" else 0
-        self.not_exposed("audio.mics_total", "the text API reports only whether any microphone is online")
+        self.not_exposed("audio.mics_total", Text("codec.gs.mics_any_only"))
         mute = self._value("mute near get")
         if mute is not None:
             if mute.lower() not in ("on", "off"):
-                raise ProtocolError(f"mute near answer {mute[:20]!r} is neither on nor off")
+                raise localized(ProtocolError(f"mute near answer {mute[:20]!r} is neither on nor off"), "codec.gs.bad_mute",
+                                value=repr(mute[:20]))
             audio.muted = mute.lower() == "on"
         else:
             self.not_exposed("audio.muted", self._why("mute near get"))
         volume = self._value("volume get")
         if volume is not None:
             if not volume.isdigit() or int(volume) > 100:
-                raise ProtocolError(f"volume is {volume[:20]!r}, not 0..100")
+                raise localized(ProtocolError(f"volume is {volume[:20]!r}, not 0..100"), "codec.gs.bad_volume",
+                                value=repr(volume[:20]))
             audio.volume = int(volume)
         else:
             self.not_exposed("audio.volume", self._why("volume get"))
-        self.not_exposed("audio.volume_muted", "the text API has no separate loudspeaker mute read")
+        self.not_exposed("audio.volume_muted", Text("codec.gs.no_speaker_mute"))
         echo = self._value("echocanceller get")
         if echo is not None:
             if echo.lower() not in ("yes", "no", "on", "off", "true", "false"):
-                raise ProtocolError(f"echocanceller is {echo[:20]!r}")
+                raise localized(ProtocolError(f"echocanceller is {echo[:20]!r}"), "codec.gs.bad_echo", value=repr(echo[:20]))
             audio.mics = [m.Mic(id="1", connected=audio.mics_connected == 1 if mics is not None else None,
                                 echo_control=echo.lower() in ("yes", "on", "true"))]
             if mics is None:
-                self.not_exposed("audio.mics[1].connected", "`status` has no microphones line")
+                self.not_exposed("audio.mics[1].connected", Text("codec.gs.status_no_line", line="microphones"))
         else:
             self.not_exposed("audio.echo_control", self._why("echocanceller get"))
         return audio
 
     def get_presets(self) -> list[m.Preset]:
-        raise NotExposed("the Group Series text API has no command that lists camera presets (only "
-                         "`preset near go/set`, which move the camera or overwrite a preset); check them on the remote")
+        raise NotExposed(Text("codec.gs.no_presets"))
 
 
-def _setup_event(events: list[str]) -> str | None:
-    """The newest call-state notification, if it says a call is being established."""
+def _explained(exc: DeviceError, connection: Connection, what: str | None) -> DeviceError:
+    """Give ``exc`` a check-message text (``.text``) when the session code gave none.
+
+    The Telnet/SSH session errors are English only; what the driver was doing (logging in, or reading
+    ``what``) and the error's class are enough for a plain Vietnamese sentence, while the English text
+    stays the error's own words.  Pinned-key errors keep theirs (codec.login says what they mean).
+    """
+    if getattr(exc, "text", None) is not None or isinstance(exc, (HostKeyMismatch, HostKeyUnknown)):
+        return exc
+    c, detail = connection, str(exc)
+    transport = "SSH" if c.transport == "ssh" else "Telnet"
+    if isinstance(exc, DeviceAuthError):
+        return localized(exc, "codec.gs.login_refused", host=c.host, user=repr(c.username), detail=detail)
+    if isinstance(exc, DeviceUnreachable):
+        if what is None:
+            return localized(exc, "codec.gs.no_session", transport=transport, host=c.host, port=c.port, detail=detail)
+        return localized(exc, "codec.gs.session_broke", transport=transport, what=what, detail=detail)
+    if isinstance(exc, ProtocolError):
+        if what is None:
+            return localized(exc, "codec.gs.bad_login", transport=transport, seconds=c.timeout, detail=detail)
+        return localized(exc, "codec.gs.no_answer", what=what, seconds=c.timeout, detail=detail)
+    return exc
+
+
+def _setup_event(events: list[str]) -> tuple[str, str] | None:
+    """The newest call-state notification, if it says a call is being established: (call id, state)."""
     import re
 
     for line in reversed(events):
         match = re.search(r"cs: call\[(\d+)\].*state\[([A-Za-z_]+)\]", line)
         if match:
             state = match.group(2).lower()
-            return f"call {match.group(1)} is {state}" if state in SETUP_STATES else None
+            return (match.group(1), state) if state in SETUP_STATES else None
         if line.startswith(("cleared:", "ended:", "active:")):
             return None
         if line.startswith("notification:callstatus:"):
             parts = line.split(":")
             state = parts[6].lower() if len(parts) > 6 else ""
-            return f"call {parts[3]} is {state}" if state and state not in CONNECTED | {"disconnected"} else None
+            return (parts[3], state) if state and state not in CONNECTED | {"disconnected"} else None
     return None
 
 

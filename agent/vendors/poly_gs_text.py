@@ -22,6 +22,53 @@ import re
 from dataclasses import dataclass, field
 
 from agent.errors import DeviceError, ProtocolError
+from agent.i18n import register
+from agent.vendors.base import localized
+
+# What a malformed answer says in a check message (str(error) stays English for logs).
+register(
+    {
+        "codec.gs.too_many_lines": (
+            "thiết bị đầu cuối gửi hơn {count} dòng không thuộc lệnh nào: không phải API văn bản của Poly",
+            "the codec sent more than {count} lines nobody asked for",
+        ),
+        "codec.gs.no_rule": ("agent không biết đọc câu trả lời cho lệnh {command}", "no answer rule for {command}"),
+        "codec.gs.bad_callinfo": (
+            "dòng thông tin cuộc gọi (callinfo) sai định dạng: {line}",
+            "malformed callinfo line: {line}",
+        ),
+        "codec.gs.not_callinfo": (
+            "câu trả lời cho callinfo có dòng lạ: {line}",
+            "not a callinfo line: {line}",
+        ),
+        "codec.gs.bad_speed": (
+            "tốc độ cuộc gọi trong callinfo không phải là số: {value}",
+            "callinfo speed {value} is not a number",
+        ),
+        "codec.gs.bad_stats_token": (
+            "thống kê mạng của cuộc gọi (netstats) có mục lạ {token}",
+            "unexpected token {token} in network statistics",
+        ),
+        "codec.gs.stats_no_call": (
+            "thống kê mạng (netstats) không ghi số cuộc gọi",
+            "network statistics without a call number",
+        ),
+        "codec.gs.not_number": ("giá trị {name} là {value}, không phải là số", "{name} is {value}, not a number"),
+        "codec.gs.no_answer_for": ("thiết bị đầu cuối không trả lời {prefix}", "no answer for {prefix}"),
+        "codec.gs.bad_uptime": (
+            "thời gian hoạt động {value} không phải là một khoảng thời gian",
+            "uptime {value} is not a duration",
+        ),
+        "codec.gs.empty_display": (
+            "câu trả lời cấu hình màn hình (configdisplay) rỗng",
+            "empty configdisplay answer",
+        ),
+        "codec.gs.bad_display_format": (
+            "định dạng cổng ra màn hình (configdisplay) {value} không có dạng rộng x cao",
+            "configdisplay format {value} is not WxH",
+        ),
+    }
+)
 
 MAX_PENDING_LINES = 2000
 MAX_LINE = 4096
@@ -40,6 +87,7 @@ class CommandRefused(DeviceError):
 
     def __init__(self, command: str, line: str) -> None:
         super().__init__(f"the codec refused {command!r}: {line[:120]}")
+        localized(self, "codec.err.refused_command_reason", command=repr(command), reason=line[:120])
         self.command = command
         self.line = line
 
@@ -122,7 +170,8 @@ class AnswerStream:
                     continue
             self.pending.append(line)
         if len(self.pending) > MAX_PENDING_LINES:
-            raise ProtocolError(f"the codec sent more than {MAX_PENDING_LINES} lines nobody asked for")
+            raise localized(ProtocolError(f"the codec sent more than {MAX_PENDING_LINES} lines nobody asked for"),
+                            "codec.gs.too_many_lines", count=MAX_PENDING_LINES)
 
     def expect(self, command: str) -> None:
         """Note a command about to be sent (its echo will be dropped)."""
@@ -147,7 +196,7 @@ class AnswerStream:
         else:
             prefix = answer_prefix(command)
             if prefix is None:
-                raise ProtocolError(f"no answer rule for {command!r}")
+                raise localized(ProtocolError(f"no answer rule for {command!r}"), "codec.gs.no_rule", command=repr(command))
             got = self._first(lambda ln: ln == prefix or ln.startswith(prefix + " "))
         if got is not None:
             return got
@@ -234,17 +283,20 @@ def parse_callinfo(lines: list[str]) -> list[CallInfo]:
     calls = []
     for line in lines:
         if not line.startswith("callinfo:"):
-            raise ProtocolError(f"not a callinfo line: {line[:80]!r}")
+            raise localized(ProtocolError(f"not a callinfo line: {line[:80]!r}"), "codec.gs.not_callinfo",
+                            line=repr(line[:80]))
         body = line[len("callinfo:"):]
         ident, sep, rest = body.partition(":")
         parts = rest.rsplit(":", 5)
         if not sep or not ident.isdigit() or len(parts) != 6:
-            raise ProtocolError(f"malformed callinfo line: {line[:80]!r}")
+            raise localized(ProtocolError(f"malformed callinfo line: {line[:80]!r}"), "codec.gs.bad_callinfo",
+                            line=repr(line[:80]))
         head, speed, state, mute, direction, kind = parts
         # The far-site name has no ':' (ICD's callinfo regex); the number may (sip:, IPv6).
         name, number = head.split(":", 1) if ":" in head else ("", head)
         if speed and not speed.isdigit():
-            raise ProtocolError(f"callinfo speed {speed[:20]!r} is not a number")
+            raise localized(ProtocolError(f"callinfo speed {speed[:20]!r} is not a number"), "codec.gs.bad_speed",
+                            value=repr(speed[:20]))
         calls.append(CallInfo(ident, name, number, int(speed) if speed else None, state.lower(), mute.lower(),
                               direction.lower(), kind.lower()))
     return calls
@@ -264,9 +316,10 @@ def parse_stats(lines: list[str]) -> dict[str, str]:
         elif key is not None:
             out[key] = (out[key] + " " + token).strip()
         else:
-            raise ProtocolError(f"unexpected token {token[:30]!r} in network statistics")
+            raise localized(ProtocolError(f"unexpected token {token[:30]!r} in network statistics"),
+                            "codec.gs.bad_stats_token", token=repr(token[:30]))
     if "call" not in out:
-        raise ProtocolError("network statistics without a call number")
+        raise localized(ProtocolError("network statistics without a call number"), "codec.gs.stats_no_call")
     return out
 
 
@@ -276,7 +329,8 @@ def stats_int(stats: dict[str, str], key: str) -> int | None:
         return None
     match = re.fullmatch(r"(\d+)(?:\.\d+)?", value.strip())
     if not match:
-        raise ProtocolError(f"{key} is {value[:20]!r}, not a number")
+        raise localized(ProtocolError(f"{key} is {value[:20]!r}, not a number"), "codec.gs.not_number",
+                        name=key, value=repr(value[:20]))
     return int(match.group(1))
 
 
@@ -287,7 +341,8 @@ def stats_float(stats: dict[str, str], key: str) -> float | None:
     try:
         return float(value.strip().rstrip("%"))
     except ValueError:
-        raise ProtocolError(f"{key} is {value[:20]!r}, not a number") from None
+        raise localized(ProtocolError(f"{key} is {value[:20]!r}, not a number"), "codec.gs.not_number",
+                        name=key, value=repr(value[:20])) from None
 
 
 def video_format(value: str | None) -> str | None:
@@ -305,7 +360,7 @@ def video_format(value: str | None) -> str | None:
 def get_value(lines: list[str], prefix: str) -> str:
     """The value of a ``get`` answer (``volume 39`` → ``39``; quotes around strings removed)."""
     if not lines:
-        raise ProtocolError(f"no answer for {prefix!r}")
+        raise localized(ProtocolError(f"no answer for {prefix!r}"), "codec.gs.no_answer_for", prefix=repr(prefix))
     value = lines[0][len(prefix):].strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
@@ -328,7 +383,8 @@ def parse_uptime(text: str) -> int:
         total += int(number) * units[unit.lower()]
         found = True
     if not found:
-        raise ProtocolError(f"uptime {text[:40]!r} is not a duration")
+        raise localized(ProtocolError(f"uptime {text[:40]!r} is not a duration"), "codec.gs.bad_uptime",
+                        value=repr(text[:40]))
     return total
 
 
@@ -336,7 +392,7 @@ def parse_display(value: str) -> tuple[bool | None, str | None, str | None]:
     """``configdisplay monitorN`` value → (enabled, connector, "WxH@Hz")."""
     tokens = value.split()
     if not tokens:
-        raise ProtocolError("empty configdisplay answer")
+        raise localized(ProtocolError("empty configdisplay answer"), "codec.gs.empty_display")
     if tokens[0].lower() in ("off", "disable", "disabled", "none"):
         return False, None, None
     connector = tokens[0]
@@ -344,7 +400,8 @@ def parse_display(value: str) -> tuple[bool | None, str | None, str | None]:
     if len(tokens) >= 2:
         match = re.fullmatch(r"(\d{3,4})x(\d{3,4})[pi]?", tokens[1].lower())
         if not match:
-            raise ProtocolError(f"configdisplay format {tokens[1][:20]!r} is not WxH")
+            raise localized(ProtocolError(f"configdisplay format {tokens[1][:20]!r} is not WxH"),
+                            "codec.gs.bad_display_format", value=repr(tokens[1][:20]))
         resolution = f"{match.group(1)}x{match.group(2)}"
         if len(tokens) >= 3 and tokens[2].isdigit():
             resolution += f"@{tokens[2]}"

@@ -24,9 +24,125 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError
+from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError, shown
+from agent.i18n import Text, register
 from agent.vendors import model as m
-from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire
+from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire, localized
+
+# Why a value is null, and what a malformed answer means, in both languages (English as before).
+register(
+    {
+        "codec.rest.not_found": (
+            "phần mềm của thiết bị đầu cuối không có {command} (HTTP 404)",
+            "{command} is not on this software (HTTP 404)",
+        ),
+        "codec.rest.no_value": ("`{command}` không trả về giá trị", "`{command}` gave no value"),
+        "codec.rest.system_not_object": (
+            "GET /rest/system không trả về một đối tượng JSON: đây không phải thiết bị đầu cuối Poly VideoOS",
+            "GET /rest/system did not return a JSON object: not a Poly VideoOS codec",
+        ),
+        "codec.rest.system_missing": ("GET /rest/system không báo giá trị này", "GET /rest/system did not report it"),
+        "codec.rest.devices_not_list": ("danh sách thiết bị không phải danh sách JSON", "the device list is not a JSON list"),
+        "codec.rest.no_codec_entry": (
+            "danh sách thiết bị không có mục CODEC chứa giá trị này",
+            "the device list has no CODEC entry with it",
+        ),
+        "codec.rest.not_in_reads": ("không có trong các lệnh đọc REST của VideoOS", "not in the VideoOS REST reads"),
+        "codec.rest.not_among_reads": ("không có trong các lệnh đọc REST của VideoOS", "not among the VideoOS REST reads"),
+        "codec.rest.no_state": ("GET /rest/system không có trạng thái (state)", "GET /rest/system has no state"),
+        "codec.rest.odd_system_state": ("trạng thái hệ thống lạ: {raw}", "unknown system state {raw}"),
+        "codec.rest.not_list": ("câu trả lời {command} không phải danh sách JSON", "{command} is not a JSON list"),
+        "codec.rest.odd_state": ("trạng thái đăng ký lạ: {raw}", "unknown state {raw}"),
+        "codec.rest.no_status_line": ("GET /rest/system/status không có dòng {line}", "no {line} line in GET /rest/system/status"),
+        "codec.rest.no_server": (
+            "chưa đăng ký, hoặc thiết bị đầu cuối không báo máy chủ",
+            "not registered, or no server reported",
+        ),
+        "codec.rest.none_configured": ("chưa cài đặt máy chủ nào", "none configured"),
+        "codec.rest.no_failure_reason": (
+            "API REST không cho biết lý do đăng ký không thành công",
+            "the REST API gives no failure reason",
+        ),
+        "codec.rest.not_reported": ("thiết bị đầu cuối không báo giá trị này", "not reported"),
+        "codec.rest.conf_not_object": ("một cuộc gọi (conference) không phải đối tượng JSON", "a conference is not a JSON object"),
+        "codec.rest.connections_not_list": (
+            "danh sách kết nối của cuộc gọi không phải danh sách JSON",
+            "conference connections is not a list",
+        ),
+        "codec.rest.no_media_yet": (
+            "cuộc gọi đang ở trạng thái {state}: chưa có thống kê đường truyền",
+            "the call is {state}: no media statistics yet",
+        ),
+        "codec.rest.no_media_unconnected": (
+            "cuộc gọi chưa kết nối: chưa có thống kê đường truyền",
+            "the call is not connected: no media statistics yet",
+        ),
+        "codec.rest.call_ended": (
+            "cuộc gọi đã kết thúc trong lúc đang đọc ({why})",
+            "the call ended while it was read ({why})",
+        ),
+        "codec.rest.not_stats_list": (
+            "câu trả lời {command} không phải danh sách thống kê đường truyền",
+            "{command} is not a list of media statistics",
+        ),
+        "codec.rest.stats_entry_not_object": (
+            "một mục thống kê đường truyền không phải đối tượng JSON",
+            "a media statistics entry is not a JSON object",
+        ),
+        "codec.rest.no_content": ("không có trình chiếu dữ liệu", "no content is being shared"),
+        "codec.rest.mediastats_missing": ("thống kê đường truyền (mediastats) không báo giá trị này", "mediastats did not report it"),
+        "codec.rest.no_call_rate": (
+            "băng thông kết nối mặc định không có trong các lệnh đọc REST của VideoOS (xem trên giao diện web của "
+            "thiết bị đầu cuối)",
+            "the default call rate is not among the VideoOS REST reads (set it in the web UI)",
+        ),
+        "codec.rest.no_screens": (
+            "các lệnh đọc REST của VideoOS không báo trạng thái màn hình",
+            "the VideoOS REST reads do not report the screens",
+        ),
+        "codec.rest.format_in_call_only": (
+            "VideoOS chỉ báo định dạng hình ảnh khi đang trong cuộc gọi (mediastats)",
+            "VideoOS reports the video format only during a call (mediastats)",
+        ),
+        "codec.rest.audio_not_object": ("GET /rest/audio không phải đối tượng JSON", "GET /rest/audio is not an object"),
+        "codec.rest.mic_not_object": ("một mục micro không phải đối tượng JSON", "a microphone entry is not a JSON object"),
+        "codec.rest.audio_missing": ("GET /rest/audio không báo giá trị này", "GET /rest/audio did not report it"),
+        "codec.rest.no_echo": (
+            "cài đặt chế độ triệt vọng không có trong các lệnh đọc REST của VideoOS; micro của VideoOS tự triệt vọng",
+            "the echo canceller setting is not among the VideoOS REST reads; VideoOS microphones cancel echo themselves",
+        ),
+        "codec.rest.no_mic_state": ("không có trạng thái của micro này", "no state for this microphone"),
+        "codec.rest.no_speaker_mute": (
+            "VideoOS không báo riêng trạng thái tắt tiếng của loa",
+            "VideoOS reports no separate loudspeaker mute",
+        ),
+        "codec.rest.no_presets": (
+            "danh sách preset camera không có trong các lệnh đọc REST đã được công bố của VideoOS; kiểm tra các vị "
+            "trí preset trên màn hình điều khiển cảm ứng",
+            "camera presets are not among the documented VideoOS REST reads; check them on the touch panel",
+        ),
+        "codec.rest.login_not_json": (
+            "câu trả lời khi đăng nhập không phải JSON: đây không phải thiết bị đầu cuối Poly VideoOS",
+            "the session login answer is not JSON: not a Poly VideoOS codec",
+        ),
+        "codec.rest.no_session": (
+            "thiết bị đầu cuối nhận đăng nhập nhưng không cấp phiên làm việc",
+            "the codec accepted the login but gave no session",
+        ),
+        "codec.rest.broke_off": (
+            "câu trả lời cho {what} bị ngắt giữa chừng: {error}",
+            "the answer to {what} broke off: {error}",
+        ),
+        "codec.rest.refused": (
+            "thiết bị đầu cuối từ chối {command} (HTTP {code}): tài khoản không có quyền đọc",
+            "the codec refused {command} (HTTP {code})",
+        ),
+        "codec.rest.not_json": (
+            "câu trả lời cho {command} không phải JSON ({text})",
+            "the answer to {command} is not JSON ({text})",
+        ),
+    }
+)
 
 ALLOWED = AllowList(
     "poly-rest",
@@ -86,11 +202,11 @@ class PolyRestDriver(CodecDriver):
             try:
                 self._data[command] = self.send(command)
             except _NotFound as exc:
-                self._missing[command] = str(exc)
+                self._missing[command] = shown(exc)
         return self._data.get(command)
 
-    def _why(self, command: str) -> str:
-        return self._missing.get(command, f"`{command}` gave no value")
+    def _why(self, command: str) -> Text | str:
+        return self._missing.get(command) or Text("codec.rest.no_value", command=command)
 
     def raw(self) -> dict[str, Any]:
         return {command: _redact(value) for command, value in self._data.items()}
@@ -99,7 +215,8 @@ class PolyRestDriver(CodecDriver):
     def _system(self) -> dict:
         system = self._get("GET /rest/system")
         if not isinstance(system, dict):
-            raise ProtocolError("GET /rest/system did not return a JSON object: not a Poly VideoOS codec")
+            raise localized(ProtocolError("GET /rest/system did not return a JSON object: not a Poly VideoOS codec"),
+                            "codec.rest.system_not_object")
         return system
 
     def get_facts(self) -> m.Facts:
@@ -110,7 +227,7 @@ class PolyRestDriver(CodecDriver):
                         uptime_s=int(float(uptime)) if _number(uptime) else None)
         for name in ("model", "software_version", "serial", "name", "uptime_s"):
             if getattr(facts, name) is None:
-                self.not_exposed(f"facts.{name}", "GET /rest/system did not report it")
+                self.not_exposed(f"facts.{name}", Text("codec.rest.system_missing"))
         return facts
 
     def get_network(self) -> m.NetworkInfo:
@@ -123,22 +240,22 @@ class PolyRestDriver(CodecDriver):
                 info.ip = _str(codec.get("ip"))
                 info.mac = _mac(_str(codec.get("macAddress")))
         elif devices is not None:
-            raise ProtocolError("the device list is not a JSON list")
+            raise localized(ProtocolError("the device list is not a JSON list"), "codec.rest.devices_not_list")
         for name in ("ip", "mac"):
             if getattr(info, name) is None:
                 self.not_exposed(f"network.{name}", self._why("POST /rest/current/devicemanagement/devices")
-                                 if devices is None else "the device list has no CODEC entry with it")
-        self.not_exposed("network.netmask", "not in the VideoOS REST reads")
-        self.not_exposed("network.gateway", "not in the VideoOS REST reads")
+                                 if devices is None else Text("codec.rest.no_codec_entry"))
+        self.not_exposed("network.netmask", Text("codec.rest.not_in_reads"))
+        self.not_exposed("network.gateway", Text("codec.rest.not_in_reads"))
         return info
 
     def get_standby(self) -> m.StandbyInfo:
         raw = _str(self._system().get("state"))
         if raw is None:
-            raise NotExposed("GET /rest/system has no state")
+            raise NotExposed(Text("codec.rest.no_state"))
         state = _SLEEP.get(raw.lower())
         if state is None:
-            self.not_exposed("standby.state", f"unknown system state {raw!r}")
+            self.not_exposed("standby.state", Text("codec.rest.odd_system_state", raw=repr(raw)))
         return m.StandbyInfo(state=state, raw=raw)
 
     def _status_lines(self) -> dict[str, list[str]]:
@@ -146,7 +263,8 @@ class PolyRestDriver(CodecDriver):
         if lines is None:
             return {}
         if not isinstance(lines, list):
-            raise ProtocolError("GET /rest/system/status is not a JSON list")
+            raise localized(ProtocolError("GET /rest/system/status is not a JSON list"), "codec.rest.not_list",
+                            command="GET /rest/system/status")
         out = {}
         for item in lines:
             if isinstance(item, dict) and isinstance(item.get("name"), str):
@@ -162,7 +280,7 @@ class PolyRestDriver(CodecDriver):
             state = getattr(reg, proto)
             servers = self._get(command)
             if servers is not None and not isinstance(servers, list):
-                raise ProtocolError(f"{command} is not a JSON list")
+                raise localized(ProtocolError(f"{command} is not a JSON list"), "codec.rest.not_list", command=command)
             first = next((s for s in servers or [] if isinstance(s, dict)), None)
             state.configured_server = _str(first.get("address")) if first else None
             words = lines.get(key)
@@ -170,22 +288,22 @@ class PolyRestDriver(CodecDriver):
                 state.raw = ",".join(words)
                 state.status = _REG.get(words[0])
                 if state.status is None:
-                    self.not_exposed(f"registration.{proto}.status", f"unknown state {state.raw!r}")
+                    self.not_exposed(f"registration.{proto}.status", Text("codec.rest.odd_state", raw=repr(state.raw)))
             elif first is not None and _str(first.get("state")):
                 state.raw = first["state"]
                 state.status = _REG.get(str(first["state"]).lower())
             else:
-                self.not_exposed(f"registration.{proto}.status", f"no {key} line in GET /rest/system/status")
+                self.not_exposed(f"registration.{proto}.status", Text("codec.rest.no_status_line", line=key))
             if state.status == m.REGISTERED:
                 state.server = state.configured_server
             if state.server is None:
-                self.not_exposed(f"registration.{proto}.server", "not registered, or no server reported")
+                self.not_exposed(f"registration.{proto}.server", Text("codec.rest.no_server"))
             if state.configured_server is None:
                 self.not_exposed(f"registration.{proto}.configured_server",
-                                 self._why(command) if servers is None else "none configured")
-            self.not_exposed(f"registration.{proto}.reason", "the REST API gives no failure reason")
+                                 self._why(command) if servers is None else Text("codec.rest.none_configured"))
+            self.not_exposed(f"registration.{proto}.reason", Text("codec.rest.no_failure_reason"))
             if state.raw is None:
-                self.not_exposed(f"registration.{proto}.raw", "not reported")
+                self.not_exposed(f"registration.{proto}.raw", Text("codec.rest.not_reported"))
         return reg
 
     def get_calls(self) -> list[m.Call]:
@@ -193,17 +311,18 @@ class PolyRestDriver(CodecDriver):
         if conferences is None:
             raise NotExposed(self._why("GET /rest/conferences"))
         if not isinstance(conferences, list):
-            raise ProtocolError("GET /rest/conferences is not a JSON list")
+            raise localized(ProtocolError("GET /rest/conferences is not a JSON list"), "codec.rest.not_list",
+                            command="GET /rest/conferences")
         content = self._get("GET /rest/cameras/contentstatus")
         sharing = None if content is None else str(content).strip().strip('"').upper() not in ("CONTENT_IDLE", "")
         calls = []
         for conf in conferences:
             if not isinstance(conf, dict):
-                raise ProtocolError("a conference is not a JSON object")
+                raise localized(ProtocolError("a conference is not a JSON object"), "codec.rest.conf_not_object")
             conf_id = str(conf.get("id", len(calls)))
             connections = conf.get("connections") or [{}]
             if not isinstance(connections, list):
-                raise ProtocolError("conference connections is not a list")
+                raise localized(ProtocolError("conference connections is not a list"), "codec.rest.connections_not_list")
             conn = connections[0] if isinstance(connections[0], dict) else {}
             state = (_str(conn.get("state")) or "").lower() or None
             call = m.Call(id=conf_id, remote=_str(conn.get("address")) or _str(conn.get("remoteName")),
@@ -222,23 +341,26 @@ class PolyRestDriver(CodecDriver):
         base = f"calls[{call.id}]"
         names = ("tx_video_format", "rx_video_format", "content_rate_kbps", "loss_percent", "jitter_ms")
         if state != "connected":
+            why = Text("codec.rest.no_media_yet", state=state) if state else Text("codec.rest.no_media_unconnected")
             for name in names + ("tx_rate_kbps", "rx_rate_kbps"):
                 if getattr(call, name) is None:
-                    self.not_exposed(f"{base}.{name}", f"the call is {state or 'not connected'}: no media statistics yet")
+                    self.not_exposed(f"{base}.{name}", why)
             return
         command = f"GET /rest/conferences/{conf_id}/mediastats"
         stats = self._get(command)
         if stats is None:
             for name in names:
-                self.not_exposed(f"{base}.{name}", f"the call ended while it was read ({self._why(command)})")
+                self.not_exposed(f"{base}.{name}", Text("codec.rest.call_ended", why=self._why(command)))
             return
         entries = stats.get("mediaStats", stats) if isinstance(stats, dict) else stats
         if not isinstance(entries, list):
-            raise ProtocolError(f"{command} is not a list of media statistics")
+            raise localized(ProtocolError(f"{command} is not a list of media statistics"), "codec.rest.not_stats_list",
+                            command=command)
         losses, jitters, rates = [], [], {"TX": 0, "RX": 0}
         for entry in entries:
             if not isinstance(entry, dict):
-                raise ProtocolError("a media statistics entry is not a JSON object")
+                raise localized(ProtocolError("a media statistics entry is not a JSON object"),
+                                "codec.rest.stats_entry_not_object")
             direction = str(entry.get("mediaDirection", "")).upper()
             kind = str(entry.get("mediaType", "")).upper()
             if _number(entry.get("percentPacketLoss")):
@@ -264,24 +386,23 @@ class PolyRestDriver(CodecDriver):
             call.rx_rate_kbps = rates["RX"]
         for name in names + ("tx_rate_kbps", "rx_rate_kbps", "content_active"):
             if getattr(call, name) is None:
-                why = "no content is being shared" if name == "content_rate_kbps" else "mediastats did not report it"
-                self.not_exposed(f"{base}.{name}", why)
+                self.not_exposed(f"{base}.{name}", Text("codec.rest.no_content") if name == "content_rate_kbps"
+                                 else Text("codec.rest.mediastats_missing"))
 
     def get_call_rate(self) -> m.CallRate:
-        raise NotExposed("the default call rate is not among the VideoOS REST reads (set it in the web UI)")
+        raise NotExposed(Text("codec.rest.no_call_rate"))
 
     def get_video(self) -> m.Video:
         for path in ("monitors_configured", "main_source", "presentation_source", "layout"):
-            self.not_exposed(f"video.{path}", "not among the VideoOS REST reads")
-        self.not_exposed("video.monitors", "the VideoOS REST reads do not report the screens")
-        self.not_exposed("video.main_source_format",
-                         "VideoOS reports the video format only during a call (mediastats)")
+            self.not_exposed(f"video.{path}", Text("codec.rest.not_among_reads"))
+        self.not_exposed("video.monitors", Text("codec.rest.no_screens"))
+        self.not_exposed("video.main_source_format", Text("codec.rest.format_in_call_only"))
         return m.Video()
 
     def get_audio(self) -> m.Audio:
         audio_info = self._get("GET /rest/audio")
         if not isinstance(audio_info, dict):
-            raise NotExposed(self._why("GET /rest/audio") if audio_info is None else "GET /rest/audio is not an object")
+            raise NotExposed(self._why("GET /rest/audio") if audio_info is None else Text("codec.rest.audio_not_object"))
         mics_raw = self._get("GET /rest/audio/microphones")
         audio = m.Audio(
             mics_connected=int(audio_info["numOfMicsConnected"]) if _number(audio_info.get("numOfMicsConnected")) else None,
@@ -291,28 +412,28 @@ class PolyRestDriver(CodecDriver):
         if isinstance(mics_raw, list):
             for mic in mics_raw:
                 if not isinstance(mic, dict):
-                    raise ProtocolError("a microphone entry is not a JSON object")
+                    raise localized(ProtocolError("a microphone entry is not a JSON object"), "codec.rest.mic_not_object")
                 state = str(mic.get("state", ""))
                 audio.mics.append(m.Mic(id=str(mic.get("number", len(audio.mics))),
                                         connected=None if not state else state == "MIC_STATE_GREEN"))
             audio.mics_total = len(audio.mics)
         elif mics_raw is not None:
-            raise ProtocolError("GET /rest/audio/microphones is not a JSON list")
+            raise localized(ProtocolError("GET /rest/audio/microphones is not a JSON list"), "codec.rest.not_list",
+                            command="GET /rest/audio/microphones")
         for name in ("mics_connected", "muted", "volume", "mics_total"):
             if getattr(audio, name) is None:
-                self.not_exposed(f"audio.{name}", "GET /rest/audio did not report it")
-        echo_why = ("the echo canceller setting is not among the VideoOS REST reads; VideoOS microphones cancel "
-                    "echo themselves")
+                self.not_exposed(f"audio.{name}", Text("codec.rest.audio_missing"))
+        echo_why = Text("codec.rest.no_echo")
         for mic in audio.mics:
             if mic.connected is None:
-                self.not_exposed(f"audio.mics[{mic.id}].connected", "no state for this microphone")
+                self.not_exposed(f"audio.mics[{mic.id}].connected", Text("codec.rest.no_mic_state"))
             self.not_exposed(f"audio.mics[{mic.id}].echo_control", echo_why)
-        self.not_exposed("audio.volume_muted", "VideoOS reports no separate loudspeaker mute")
+        self.not_exposed("audio.volume_muted", Text("codec.rest.no_speaker_mute"))
         self.not_exposed("audio.echo_control", echo_why)
         return audio
 
     def get_presets(self) -> list[m.Preset]:
-        raise NotExposed("camera presets are not among the documented VideoOS REST reads; check them on the touch panel")
+        raise NotExposed(Text("codec.rest.no_presets"))
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -387,27 +508,34 @@ class _RestWire:
             body = {"action": "Login", **body}
             response = self._call("POST", "/rest/session", json=body, what="the login")
         if response.status_code in (401, 403):
-            raise DeviceAuthError(f"{self.connection.host} refused the login of user {self.connection.username!r}")
+            raise self._refused_login()
         if response.status_code != 200:
-            raise ProtocolError(f"the codec answered HTTP {response.status_code} to the session login")
+            raise localized(ProtocolError(f"the codec answered HTTP {response.status_code} to the session login"),
+                            "codec.err.http_login", code=response.status_code)
         try:
             answer = response.json()
         except ValueError:
-            raise ProtocolError("the session login answer is not JSON: not a Poly VideoOS codec") from None
+            raise localized(ProtocolError("the session login answer is not JSON: not a Poly VideoOS codec"),
+                            "codec.rest.login_not_json") from None
         if isinstance(answer, dict) and answer.get("success") is False:
-            raise DeviceAuthError(f"{self.connection.host} refused the login of user {self.connection.username!r}")
+            raise self._refused_login()
         session_id = None
         if isinstance(answer, dict) and isinstance(answer.get("session"), dict):
             session_id = answer["session"].get("sessionId")
         if session_id and "session_id" not in self.session.cookies:
             self.session.cookies.set("session_id", str(session_id))
         if "session_id" not in self.session.cookies:
-            raise ProtocolError("the codec accepted the login but gave no session")
+            raise localized(ProtocolError("the codec accepted the login but gave no session"), "codec.rest.no_session")
         token = self.session.cookies.get("XSRF-TOKEN")
         if token:
             self.session.headers["x-xsrf-token"] = token
         self.logged_in = True
         self.logins += 1
+
+    def _refused_login(self) -> DeviceAuthError:
+        c = self.connection
+        return localized(DeviceAuthError(f"{c.host} refused the login of user {c.username!r}"),
+                         "codec.err.login_refused", host=c.host, user=repr(c.username))
 
     def _call(self, method: str, path: str, *, what: str, **kwargs: Any) -> Any:
         requests = self.requests
@@ -417,31 +545,44 @@ class _RestWire:
             content = response.raw.read(MAX_BODY + 1, decode_content=True)
             if len(content) > MAX_BODY:
                 response.close()
-                raise ProtocolError(f"the answer to {what} is larger than {MAX_BODY // 1048576} MB")
+                raise localized(ProtocolError(f"the answer to {what} is larger than {MAX_BODY // 1048576} MB"),
+                                "codec.err.too_large", what=what)
             response._content = content
             return response
         except requests.exceptions.SSLError as exc:
             text = str(exc)
+            where = f"{self.connection.host}:{self.connection.port}"
             if "ingerprint" in text:
-                raise HostKeyMismatch(
-                    f"the TLS certificate of {self.connection.host}:{self.connection.port} does not match the pinned "
+                raise localized(HostKeyMismatch(
+                    f"the TLS certificate of {where} does not match the pinned "
                     "fingerprint; the password was not sent. If the codec's certificate was renewed, check it and run "
-                    "`hntht-agent codec trust --replace`") from None
-            raise HostKeyMismatch(f"the TLS certificate of {self.connection.host} is not trusted ({text[:120]})") from None
+                    "`hntht-agent codec trust --replace`"), "codec.err.tls_mismatch", host=where) from None
+            raise localized(HostKeyMismatch(f"the TLS certificate of {self.connection.host} is not trusted ({text[:120]})"),
+                            "codec.err.tls_untrusted", host=self.connection.host, error=text[:120]) from None
         except requests.exceptions.ConnectTimeout:
-            raise DeviceUnreachable(f"{self.connection.host}:{self.connection.port} did not accept a connection "
-                                    f"within {self.timeout:g} s") from None
+            raise localized(DeviceUnreachable(f"{self.connection.host}:{self.connection.port} did not accept a connection "
+                                              f"within {self.timeout:g} s"),
+                            "codec.err.no_connect", host=f"{self.connection.host}:{self.connection.port}",
+                            seconds=self.timeout) from None
         except (requests.exceptions.ReadTimeout, TimeoutError):
-            raise ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s") from None
+            raise self._timeout(what) from None
         except requests.exceptions.ConnectionError as exc:
             if "timed out" in str(exc).lower():
-                raise ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s") from None
-            raise DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: "
-                                    f"{str(exc)[:120]}") from None
+                raise self._timeout(what) from None
+            raise localized(DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: "
+                                              f"{str(exc)[:120]}"),
+                            "codec.err.cannot_connect", host=f"{self.connection.host}:{self.connection.port}",
+                            error=str(exc)[:120]) from None
         except requests.exceptions.RequestException as exc:
-            raise ProtocolError(f"HTTP error talking to the codec: {str(exc)[:120]}") from None
+            raise localized(ProtocolError(f"HTTP error talking to the codec: {str(exc)[:120]}"),
+                            "codec.err.http", error=str(exc)[:120]) from None
         except (OSError, ValueError) as exc:
-            raise ProtocolError(f"the answer to {what} broke off: {str(exc)[:120]}") from None
+            raise localized(ProtocolError(f"the answer to {what} broke off: {str(exc)[:120]}"),
+                            "codec.rest.broke_off", what=what, error=str(exc)[:120]) from None
+
+    def _timeout(self, what: str) -> ProtocolError:
+        return localized(ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s"),
+                         "codec.err.timeout", what=what, seconds=self.timeout)
 
     def exchange(self, command: str) -> Any:
         method, _, path = command.partition(" ")
@@ -452,18 +593,22 @@ class _RestWire:
                 continue
             break
         if response.status_code in (401, 403):
-            raise DeviceAuthError(f"the codec refused {command!r} (HTTP {response.status_code})")
+            raise localized(DeviceAuthError(f"the codec refused {command!r} (HTTP {response.status_code})"),
+                            "codec.rest.refused", command=repr(command), code=response.status_code)
         if response.status_code == 404:
-            raise _NotFound(f"{command} is not on this software (HTTP 404)")
+            raise localized(_NotFound(f"{command} is not on this software (HTTP 404)"), "codec.rest.not_found",
+                            command=command)
         if response.status_code != 200:
-            raise ProtocolError(f"the codec answered HTTP {response.status_code} to {command!r}")
+            raise localized(ProtocolError(f"the codec answered HTTP {response.status_code} to {command!r}"),
+                            "codec.err.http_status", code=response.status_code, command=repr(command))
         text = response.content.decode("utf-8", "replace").strip()
         try:
             return json.loads(text)
         except ValueError:
             if command == "GET /rest/cameras/contentstatus" and text.replace("_", "").isalnum():
                 return text  # VideoOS answers a bare CONTENT_IDLE here, not JSON
-            raise ProtocolError(f"the answer to {command!r} is not JSON ({text[:40]!r})") from None
+            raise localized(ProtocolError(f"the answer to {command!r} is not JSON ({text[:40]!r})"), "codec.rest.not_json",
+                            command=repr(command), text=repr(text[:40])) from None
 
     def close(self) -> None:
         try:

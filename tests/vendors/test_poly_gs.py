@@ -83,7 +83,9 @@ def test_call_being_set_up_sends_nothing_more(tmp_path):
 def test_call_dropped_reason(tmp_path):
     report, _ = check(tmp_path, GSState(call_dropped=True))
     status = next(r for r in report.runs if r.name == "codec").status
-    assert "ended while it was read" in status.reason(f"calls[{status.calls[0].id}].tx_video_format")
+    reason = status.reason(f"calls[{status.calls[0].id}].tx_video_format")
+    assert "ended while it was read" in reason.render("en")
+    assert "đã kết thúc trong lúc đang đọc" in reason.render("vi")
 
 
 def test_ssh_with_legacy_ssh_rsa_only_server(tmp_path):
