@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, schemas, security
+from .asgi import RETRY_AFTER_UNAVAILABLE, CollectorApp, IngestRequest, json_headers
 from .authcache import VerifiedTokens
 from .config import Settings
 from .errors import ApiError, StorageUnavailable
@@ -32,7 +33,6 @@ from .view import filter_rooms, summarize
 log = logging.getLogger("hntht.collector")
 
 RECORD_KINDS = {"check_report": "Report", "status_sample": "StatusSample", "event": "Event", "session": "Session"}
-RETRY_AFTER_UNAVAILABLE = 10
 
 
 def _json_constant(name: str):
@@ -53,15 +53,15 @@ def error_response(exc: ApiError) -> JSONResponse:
     return JSONResponse({"error": err}, status_code=exc.status, headers=exc.headers)
 
 
-async def read_body(request: Request, cap: int) -> bytes:
+async def read_body(request: IngestRequest, cap: int) -> bytes:
     """The request body, decompressed, refusing anything over `cap` bytes before or after gzip."""
-    ctype = request.headers.get("content-type", "")
+    ctype = request.header(b"content-type") or ""
     if ctype.split(";")[0].strip().lower() != "application/json":
         raise ApiError(400, "unsupported_media_type", "Content-Type must be application/json")
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    encoding = (request.header(b"content-encoding") or "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
         raise ApiError(400, "unsupported_encoding", "Content-Encoding must be gzip or absent")
-    length = request.headers.get("content-length")
+    length = request.header(b"content-length")
     if length is not None:
         try:
             if int(length) > cap:
@@ -69,12 +69,12 @@ async def read_body(request: Request, cap: int) -> bytes:
         except ValueError:
             raise ApiError(400, "bad_request", "invalid Content-Length") from None
     chunks, size = [], 0
-    async for chunk in request.stream():
+    async for chunk in request.chunks():
         size += len(chunk)
         if size > cap:
             raise ApiError(413, "payload_too_large", f"body exceeds the limit of {cap} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if encoding == "gzip":
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
@@ -122,7 +122,7 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
     # The served OpenAPI document is the file in docs/ (see schemas.py), not a generated one.
     # FastAPI's native OpenTelemetry hooks are off: the collector exports no traces, and checking for
     # configured providers on every request cost measurable time on the ingest path.
-    app = FastAPI(title="hntht collector", version=__version__, lifespan=lifespan,
+    app = CollectorApp(title="hntht collector", version=__version__, lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None,
                   telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.settings = settings
@@ -190,9 +190,9 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
     def unauthorized() -> ApiError:
         return ApiError(401, "unauthorized", "unknown or disabled token", headers={"WWW-Authenticate": "Bearer"})
 
-    def bearer(request: Request) -> tuple[str, str]:
+    def bearer(request: IngestRequest) -> tuple[str, str]:
         """(token_id, secret) from the Authorization header; 401 when absent or not shaped like a token."""
-        header = request.headers.get("authorization", "")
+        header = request.header(b"authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
@@ -217,7 +217,7 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
                            headers={"Retry-After": str(retry)})
         return auth
 
-    async def authenticate(request: Request):
+    async def authenticate(request: IngestRequest):
         return await authenticate_token(*bearer(request))
 
     def check_room(body, room_id: str, kind: str):
@@ -228,7 +228,7 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         if isinstance(body_room, str) and body_room != room_id:
             raise ApiError(403, "forbidden_room", "this token does not authenticate the room_id in the body")
 
-    async def heartbeat_body(request: Request, room_id: str) -> tuple[dict, bytes]:
+    async def heartbeat_body(request: IngestRequest, room_id: str) -> tuple[dict, bytes]:
         raw = await read_body(request, settings.heartbeat_body_max)
         body = _loads(raw)
         check_room(body, room_id, "hntht.heartbeat/1")
@@ -238,9 +238,10 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
                            details=problems)
         return body, raw
 
-    # The two ingest endpoints are plain Starlette routes: they take the raw Request and validate
-    # against the OpenAPI document themselves, so FastAPI's dependency solving only cost time.
-    async def heartbeat(request: Request):
+    # The two ingest endpoints are plain ASGI (collector/asgi.py): they read the raw body and validate
+    # it against the OpenAPI document themselves, so FastAPI's layers only cost time. A handler returns
+    # (status, headers, body) or raises ApiError.
+    async def heartbeat(request: IngestRequest):
         token_id, secret = bearer(request)
         known = tokens.lookup(token_id, secret)
         if known is None:
@@ -272,9 +273,9 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         if fragment is None:
             fragment = await room_schedule(room_id, now)
         # The answer is assembled as text: the schedule fragment is serialised once per change.
-        text = (f'{{"server_time":"{format_rfc3339(now)}","accepted":true,'
-                f'"heartbeat_interval_s":{int(body.get("interval_s") or 30)},"schedule":{fragment}}}')
-        return Response(text.encode("utf-8"), media_type="application/json")
+        answer = (f'{{"server_time":"{format_rfc3339(now)}","accepted":true,'
+                  f'"heartbeat_interval_s":{int(body.get("interval_s") or 30)},"schedule":{fragment}}}').encode("utf-8")
+        return 200, json_headers(answer), answer
 
     schedules = ScheduleCache()
     app.state.schedules = schedules
@@ -285,9 +286,9 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         schedules.put(room_id, version, now, valid_until, fragment)
         return fragment
 
-    app.add_route("/api/v1/heartbeat", heartbeat, methods=["POST"])
+    app.add_ingest_route("/api/v1/heartbeat", heartbeat)
 
-    async def records(request: Request):
+    async def records(request: IngestRequest):
         auth = await authenticate(request)
         raw = await read_body(request, settings.records_body_max)
         body = _loads(raw)
@@ -343,9 +344,11 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
                 accepted.append(rec["id"])
         if rejected:
             log.info("room %s: %d record(s) rejected", auth.room_id, len(rejected))
-        return JSONResponse({"accepted": accepted, "rejected": rejected})
+        answer = json.dumps({"accepted": accepted, "rejected": rejected}, ensure_ascii=False, allow_nan=False,
+                            separators=(",", ":")).encode("utf-8")  # as JSONResponse renders it
+        return 200, json_headers(answer), answer
 
-    app.add_route("/api/v1/records", records, methods=["POST"])
+    app.add_ingest_route("/api/v1/records", records)
 
     # -- meta --------------------------------------------------------------------------------
     @app.get("/api/v1/openapi.json")
