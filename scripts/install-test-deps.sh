@@ -12,6 +12,8 @@ PACKAGES=(
   systemd             # systemd-analyze security for the unit hardening gate
   postgresql          # the collector's PostgreSQL backend tests start a throwaway cluster
   chromium            # headless browser test of the collector's readiness board
+  openssh-client      # the codec's SSH transport (ssh, ssh-keyscan), as in production
+  strace              # which system calls the ssh child makes, against the unit's SystemCallFilter
 )
 
 missing=()

@@ -18,6 +18,7 @@ import copy
 import datetime as _dt
 import http.server
 import json
+import logging
 import random
 import re
 import socket
@@ -453,6 +454,10 @@ class CiscoSim:
                 return True
 
         transport = paramiko.Transport(conn)
+        # A client that asks for a key type this codec lacks (ssh-keyscan asks for each) is normal here:
+        # paramiko would print its server-side traceback; the simulator stays quiet.
+        transport.set_log_channel("hntht.sim.ssh")
+        logging.getLogger("hntht.sim.ssh").setLevel(logging.CRITICAL)
         transport.add_server_key(self._host_key)
         try:
             transport.start_server(server=Server())

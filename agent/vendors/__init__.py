@@ -55,6 +55,7 @@ def connection_from_config(config: Any) -> Any:
         allow_insecure=codec.allow_insecure,
         snmp_community=codec.snmp.community_file,
         snmp_version=codec.snmp.version,
+        ssh_client=codec.ssh_client,
     )
 
 

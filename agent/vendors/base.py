@@ -189,6 +189,7 @@ class Connection:
     allow_insecure: bool = False
     snmp_community: Secret | None = None  # [codec.snmp] community_file (snmp driver, auto's fingerprinting)
     snmp_version: str = "2c"
+    ssh_client: str = "auto"  # "auto" | "openssh" | "paramiko" ([codec] ssh_client; pinning.ssh_client)
 
     @property
     def known_hosts(self) -> Path:

@@ -23,7 +23,7 @@ from typing import Any
 
 from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError, shown
 from agent.i18n import Text, register, render
-from agent.vendors import model as m, sshlib
+from agent.vendors import model as m
 from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire, localized
 from agent.vendors.cisco_tree import Tree, decode_json_stream, flatten_json, flatten_terminal, flatten_xml
 
@@ -526,18 +526,15 @@ class _SshWire:
     """The TSH shell over one SSH channel."""
 
     def __init__(self, connection: Connection, driver: CiscoDriver) -> None:
-        from agent.vendors.pinning import ssh_transport
+        from agent.vendors.pinning import ssh_shell
 
         self.connection = connection
         self.driver = driver
         self.timeout = connection.timeout
-        self.transport = ssh_transport(connection)
+        self.channel = ssh_shell(connection)  # OpenSSH child or paramiko channel (pinning.ssh_client)
         self.buffer = ""
         self.counter = 0
         try:
-            self.channel = self.transport.open_session(timeout=self.timeout)
-            self.channel.settimeout(self.timeout)
-            self.channel.invoke_shell()
             banner = self._read_until(lambda buf: _ok_line(buf) is not None, "the login banner")
             if "Failed to connect to system software" in banner:
                 raise localized(ProtocolError("the codec's shell is up but its system software is not (still starting?)"),
@@ -547,7 +544,7 @@ class _SshWire:
                                 "codec.cisco.is_poly")
             self.buffer = self.buffer[_ok_line(self.buffer):]
         except BaseException:
-            sshlib.close(self.transport)
+            self.channel.close()
             raise
 
     def exchange(self, command: str) -> Any:
@@ -641,11 +638,7 @@ class _SshWire:
                             "codec.err.too_large", what=repr(what))
 
     def close(self) -> None:
-        try:
-            self.channel.close()
-        except Exception:  # noqa: BLE001
-            pass
-        sshlib.close(self.transport)  # also wakes the transport thread, which sleeps on an idle socket
+        self.channel.close()
 
 
 _OK_AT = re.compile(r"(?:\x1b\[\?1034h)?(OK|ERROR)[ \t]*\n")

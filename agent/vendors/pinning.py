@@ -22,8 +22,52 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import DeviceAuthError, DeviceUnreachable, HostKeyMismatch, ProtocolError
+from agent.i18n import register
 from agent.vendors import sshlib
-from agent.vendors.base import Connection, HostKeyUnknown
+from agent.vendors.base import Connection, HostKeyUnknown, localized
+
+register({
+    "codec.pin.unreadable": (
+        "Không đọc được tệp khóa đã ghim {path}: {error}",
+        "cannot read the pinned host keys in {path}: {error}",
+    ),
+    "codec.pin.ssh_fp_mismatch": (
+        "Khóa SSH của thiết bị đầu cuối {where} là {seen}, không phải khóa {pinned} ghi trong [codec] "
+        "ssh_fingerprint; mật khẩu KHÔNG được gửi. Nếu vừa thay hoặc cài lại thiết bị đầu cuối, xem khóa mới "
+        "trên màn hình của nó rồi sửa cấu hình",
+        "the SSH host key of {where} is {seen}, not the {pinned} set in [codec] ssh_fingerprint; the password "
+        "was not sent. If the codec was replaced or reset, confirm the new key on its screen and update the config",
+    ),
+    "codec.pin.ssh_unknown_nokey": (
+        "Chưa tin cậy khóa SSH của thiết bị đầu cuối {where}: chạy `hntht-agent codec trust` và xác nhận dấu vân tay",
+        "the SSH host key of {where} is not trusted yet: run `hntht-agent codec trust` and confirm the fingerprint",
+    ),
+    "codec.pin.ssh_changed": (
+        "Khóa SSH của thiết bị đầu cuối {where} ĐÃ THAY ĐỔI (đã ghim {kind} {pinned}, nay là {seen}); mật khẩu "
+        "KHÔNG được gửi. Nếu vừa thay hoặc cài lại thiết bị đầu cuối, xem khóa mới trên màn hình của nó rồi chạy "
+        "`hntht-agent codec trust --replace`",
+        "the SSH host key of {where} CHANGED (pinned {kind} {pinned}, now {seen}); the password was not sent. If "
+        "the codec was replaced or reset, check the new key on its screen, then run `hntht-agent codec trust --replace`",
+    ),
+    "codec.pin.tls_unknown": (
+        "Chưa tin cậy chứng chỉ TLS của thiết bị đầu cuối {where}: chạy `hntht-agent codec trust` (ghim dấu vân "
+        "tay) hoặc đặt [codec.tls] ca_file",
+        "the TLS certificate of {where} is not trusted yet: run `hntht-agent codec trust` (pins its fingerprint) "
+        "or set [codec.tls] ca_file",
+    ),
+    "codec.pin.handshake": (
+        "Thiết bị đầu cuối {where} không hoàn tất bắt tay {protocol}: {error}",
+        "{where} did not complete the {protocol} handshake: {error}",
+    ),
+    "codec.pin.no_password_login": (
+        "Thiết bị đầu cuối {host} không cho đăng nhập bằng mật khẩu (chỉ: {allowed})",
+        "{host} offers no password login (only {allowed})",
+    ),
+    "codec.pin.no_certificate": (
+        "Thiết bị đầu cuối {where} không đưa ra chứng chỉ TLS",
+        "{where} presented no certificate",
+    ),
+})
 
 
 # -- fingerprints -------------------------------------------------------------------------------
@@ -49,23 +93,41 @@ def host_entry(host: str, port: int) -> str:
 
 
 # -- known_hosts / known_certs ------------------------------------------------------------------
+def read_known_hosts(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """host entry -> [(key type, base64 blob)] from an OpenSSH known_hosts file (plain host names, as
+    `codec trust` writes them; hashed entries and markers are skipped).  Standard library only, so the
+    service does not load paramiko just to read its pins (openssh.py)."""
+    entries: dict[str, list[tuple[str, str]]] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise localized(HostKeyMismatch(f"cannot read the pinned host keys in {path}: {exc.strerror or exc}"),
+                        "codec.pin.unreadable", path=str(path), error=str(exc.strerror or exc)) from None
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 3 or parts[0].startswith(("#", "|", "@")):
+            continue
+        for name in parts[0].split(","):
+            entries.setdefault(name, []).append((parts[1], parts[2]))
+    return entries
+
+
 def pinned_ssh_key(connection: Connection) -> tuple[str, str] | None:
     """(key type, fingerprint) pinned for this host, or None."""
-    paramiko = sshlib.load()
+    from agent.vendors.openssh import fingerprint_of
 
     path = connection.known_hosts
     if not path.exists():
         return None
-    keys = paramiko.HostKeys()
-    try:
-        keys.load(str(path))
-    except (OSError, paramiko.SSHException) as exc:
-        raise HostKeyMismatch(f"cannot read the pinned host keys in {path}: {exc}") from None
-    entry = keys.lookup(host_entry(connection.host, connection.port))
-    if not entry:
+    keys = read_known_hosts(path).get(host_entry(connection.host, connection.port))
+    if not keys:
         return None
-    key_type = next(iter(entry.keys()))
-    return key_type, ssh_fingerprint(entry[key_type])
+    key_type, blob = keys[0]
+    try:
+        return key_type, fingerprint_of(blob)
+    except ValueError:
+        raise localized(HostKeyMismatch(f"the pinned host key of {connection.host} in {path} is damaged"),
+                        "codec.pin.unreadable", path=str(path), error="base64") from None
 
 
 def verify_ssh_key(connection: Connection, key: Any) -> None:
@@ -73,25 +135,25 @@ def verify_ssh_key(connection: Connection, key: Any) -> None:
     where = f"{connection.host}:{connection.port}"
     if connection.ssh_fingerprint:
         if connection.ssh_fingerprint.strip().rstrip("=") != seen:
-            raise HostKeyMismatch(
+            raise localized(HostKeyMismatch(
                 f"the SSH host key of {where} is {seen}, not the {connection.ssh_fingerprint} set in "
                 "[codec] ssh_fingerprint; the password was not sent. If the codec was replaced or reset, "
                 "confirm the new key on its screen and update the config"
-            )
+            ), "codec.pin.ssh_fp_mismatch", where=where, seen=seen, pinned=connection.ssh_fingerprint)
         return
     pinned = pinned_ssh_key(connection)
     if pinned is None:
-        raise HostKeyUnknown(
+        raise localized(HostKeyUnknown(
             f"the SSH host key of {where} is not trusted yet ({key.get_name()} {seen}); "
             "run `hntht-agent codec trust` and confirm the fingerprint"
-        )
+        ), "codec.pin.ssh_unknown_nokey", where=where)
     key_type, fingerprint = pinned
     if fingerprint != seen:
-        raise HostKeyMismatch(
+        raise localized(HostKeyMismatch(
             f"the SSH host key of {where} CHANGED: pinned {key_type} {fingerprint}, now {key.get_name()} {seen}; "
             f"the password was not sent. If the codec was replaced or reset, check the new key on its screen, "
             f"then run `hntht-agent codec trust --replace`"
-        )
+        ), "codec.pin.ssh_changed", where=where, kind=key_type, pinned=fingerprint, seen=f"{key.get_name()} {seen}")
 
 
 def store_ssh_key(connection: Connection, key: Any, *, replace: bool = False) -> Path:
@@ -157,7 +219,8 @@ def fetch_ssh_key(host: str, port: int, timeout: float) -> Any:
         transport.start_client(timeout=timeout)
         return transport.get_remote_server_key()
     except (paramiko.SSHException, EOFError, OSError) as exc:
-        raise ProtocolError(f"{host}:{port} did not complete the SSH handshake: {exc}") from None
+        raise localized(ProtocolError(f"{host}:{port} did not complete the SSH handshake: {exc}"),
+                        "codec.pin.handshake", where=f"{host}:{port}", protocol="SSH", error=str(exc)) from None
     finally:
         transport.close()
 
@@ -171,9 +234,11 @@ def fetch_certificate(host: str, port: int, timeout: float) -> bytes:
         with context.wrap_socket(sock, server_hostname=host) as tls:
             der = tls.getpeercert(binary_form=True)
     except (ssl.SSLError, OSError) as exc:
-        raise ProtocolError(f"{host}:{port} did not complete the TLS handshake: {exc}") from None
+        raise localized(ProtocolError(f"{host}:{port} did not complete the TLS handshake: {exc}"),
+                        "codec.pin.handshake", where=f"{host}:{port}", protocol="TLS", error=str(exc)) from None
     if not der:
-        raise ProtocolError(f"{host}:{port} presented no certificate")
+        raise localized(ProtocolError(f"{host}:{port} presented no certificate"), "codec.pin.no_certificate",
+                        where=f"{host}:{port}")
     return der
 
 
@@ -181,9 +246,11 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except socket.timeout:
-        raise DeviceUnreachable(f"{host}:{port} did not accept a connection within {timeout:g} s") from None
+        raise localized(DeviceUnreachable(f"{host}:{port} did not accept a connection within {timeout:g} s"),
+                        "codec.err.no_connect", host=f"{host}:{port}", seconds=f"{timeout:g}") from None
     except OSError as exc:
-        raise DeviceUnreachable(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
+        raise localized(DeviceUnreachable(f"cannot connect to {host}:{port}: {exc.strerror or exc}"),
+                        "codec.err.cannot_connect", host=f"{host}:{port}", error=str(exc.strerror or exc)) from None
     return sock
 
 
@@ -204,7 +271,9 @@ def ssh_transport(connection: Connection) -> Any:
         try:
             transport.start_client(timeout=connection.timeout)
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise ProtocolError(f"{connection.host}:{connection.port} SSH handshake failed: {exc}") from None
+            raise localized(ProtocolError(f"{connection.host}:{connection.port} SSH handshake failed: {exc}"),
+                            "codec.pin.handshake", where=f"{connection.host}:{connection.port}", protocol="SSH",
+                            error=str(exc)) from None
         verify_ssh_key(connection, transport.get_remote_server_key())
         password = connection.password_text()
 
@@ -216,18 +285,20 @@ def ssh_transport(connection: Connection) -> Any:
                 transport.auth_interactive(connection.username, answer)
             except paramiko.BadAuthenticationType as exc:
                 if "password" not in exc.allowed_types:
-                    raise DeviceAuthError(
+                    raise localized(DeviceAuthError(
                         f"{connection.host} offers no password login (only {', '.join(exc.allowed_types)})"
-                    ) from None
+                    ), "codec.pin.no_password_login", host=connection.host,
+                        allowed=", ".join(exc.allowed_types)) from None
                 transport.auth_password(connection.username, password)
         except paramiko.AuthenticationException:
-            raise DeviceAuthError(
-                f"{connection.host} refused the login of user {connection.username!r}"
-            ) from None
+            raise localized(DeviceAuthError(f"{connection.host} refused the login of user {connection.username!r}"),
+                            "codec.err.login_refused", host=connection.host, user=repr(connection.username)) from None
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise DeviceUnreachable(f"{connection.host}: the SSH session broke during login: {exc}") from None
+            raise localized(DeviceUnreachable(f"{connection.host}: the SSH session broke during login: {exc}"),
+                            "codec.err.broken", transport="SSH", error=str(exc)) from None
         if not transport.is_authenticated():
-            raise DeviceAuthError(f"{connection.host} refused the login of user {connection.username!r}")
+            raise localized(DeviceAuthError(f"{connection.host} refused the login of user {connection.username!r}"),
+                            "codec.err.login_refused", host=connection.host, user=repr(connection.username))
         # Keepalives (codecs drop idle SSH sessions, jsxapi issue #14), and a transport thread that
         # sleeps while the kept session is idle instead of waking 10 times a second (sshlib.py).
         sshlib.quiet_when_idle(transport, 15)
@@ -236,6 +307,59 @@ def ssh_transport(connection: Connection) -> Any:
     finally:
         if not ok:
             transport.close()
+
+
+class ParamikoShell:
+    """An interactive shell on one paramiko channel, with the interface of openssh.OpenSshShell."""
+
+    def __init__(self, connection: Connection, *, pty_cols: int | None = None, term: str = "dumb") -> None:
+        self.transport = ssh_transport(connection)
+        try:
+            self.channel = self.transport.open_session(timeout=connection.timeout)
+            self.channel.settimeout(connection.timeout)
+            if pty_cols is not None:
+                self.channel.get_pty(term=term, width=pty_cols)
+            self.channel.invoke_shell()
+        except Exception as exc:
+            sshlib.close(self.transport)
+            raise localized(DeviceUnreachable(f"{connection.host}: cannot open the API shell over SSH: {exc}"),
+                            "codec.err.broken", transport="SSH", error=str(exc)) from None
+
+    def settimeout(self, timeout: float | None) -> None:
+        self.channel.settimeout(timeout)
+
+    def recv(self, size: int) -> bytes:
+        return self.channel.recv(size)
+
+    def sendall(self, data: bytes) -> None:
+        self.channel.sendall(data)
+
+    def close(self) -> None:
+        try:
+            self.channel.close()
+        except Exception:  # noqa: BLE001
+            pass
+        sshlib.close(self.transport)  # also wakes the transport thread, which sleeps on an idle socket
+
+
+def ssh_client(connection: Connection) -> str:
+    """"openssh" or "paramiko": what ``[codec] ssh_client`` asks for; "auto" = OpenSSH when it is
+    installed and can read the password's file (openssh.py says why), paramiko otherwise."""
+    if connection.ssh_client != "auto":
+        return connection.ssh_client
+    from agent.vendors import openssh
+
+    return "openssh" if openssh.why_not_usable(connection) is None else "paramiko"
+
+
+def ssh_shell(connection: Connection, *, pty_cols: int | None = None, term: str = "dumb") -> Any:
+    """An authenticated interactive shell on the codec (host key verified before the password is sent)
+    with ``settimeout`` / ``recv`` / ``sendall`` / ``close``, through the configured SSH client."""
+    if ssh_client(connection) == "openssh":
+        from agent.vendors.openssh import OpenSshShell
+
+        return OpenSshShell(connection, pty_cols=pty_cols, term=term)
+    return ParamikoShell(connection, pty_cols=pty_cols, term=term)
 
 
 def https_session(connection: Connection) -> tuple[Any, str]:
@@ -265,10 +389,10 @@ def https_session(connection: Connection) -> tuple[Any, str]:
         session.verify = connection.tls_ca_file
         session.mount(base + "/", HTTPAdapter(max_retries=0))
     else:
-        raise HostKeyUnknown(
+        raise localized(HostKeyUnknown(
             f"the TLS certificate of {connection.host}:{connection.port} is not trusted yet; run "
             "`hntht-agent codec trust` (pins its fingerprint) or set [codec.tls] ca_file"
-        )
+        ), "codec.pin.tls_unknown", where=f"{connection.host}:{connection.port}")
     return session, base
 
 

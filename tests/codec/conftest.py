@@ -16,7 +16,8 @@ from tests.helpers import FIXTURES, REPO
 
 CANARY = "canary-Pw-7f3c1e9a"
 CASES = REPO / "tests" / "vendors" / "cisco"
-MODES = ["ssh-json", "ssh-terminal", "https"]
+# ssh-*: the OpenSSH client (the service's default); paramiko-*: the in-process client.
+MODES = ["ssh-json", "paramiko-json", "ssh-terminal", "paramiko-terminal", "https"]
 
 
 def sim_for_case(case_dir: Path, **kw) -> CiscoSim:
@@ -30,7 +31,8 @@ def connection(sim: CiscoSim, mode: str, state_dir: Path, *, timeout: float = 3.
                password: str = CANARY) -> Connection:
     transport = "https" if mode == "https" else "ssh"
     port = sim.https_port if transport == "https" else sim.ssh_port
-    conn = Connection("127.0.0.1", transport, port, sim.username, Secret(password, "test"), timeout, state_dir)
+    conn = Connection("127.0.0.1", transport, port, sim.username, password_secret(state_dir, password), timeout,
+                      state_dir, ssh_client="paramiko" if mode.startswith("paramiko") else "openssh")
     if pin:
         if transport == "ssh":
             pinning.store_ssh_key(conn, sim.host_key, replace=True)
@@ -39,9 +41,20 @@ def connection(sim: CiscoSim, mode: str, state_dir: Path, *, timeout: float = 3.
     return conn
 
 
+def password_secret(state_dir: Path, password: str) -> Secret:
+    """The password as the agent loads it: from a private file (the OpenSSH client reads that file)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / "codec-password"
+    path.write_text(password + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return Secret(password, str(path))
+
+
 def driver(sim: CiscoSim, mode: str, state_dir: Path, **kw) -> CiscoDriver:
-    if mode == "ssh-terminal":
+    if mode.endswith("-terminal"):
         sim.set_faults(*(sim.faults | {"no_json"}))
+    elif mode.endswith("-json") and "no_json" in sim.faults:
+        sim.set_faults(*(sim.faults - {"no_json"}))
     return CiscoDriver(connection(sim, mode, state_dir, **kw))
 
 

@@ -15,11 +15,11 @@ from tests.helpers import REPO
 
 
 def _transport(drv):
-    return drv._guard._exchange.__self__.transport
+    return drv._guard._exchange.__self__.channel.transport
 
 
 def test_idle_transport_thread_sleeps_and_keepalive_stays_on(clean, tmp_path):
-    drv = driver(clean, "ssh-json", tmp_path)
+    drv = driver(clean, "paramiko-json", tmp_path)
     drv.poll()
     try:
         t = _transport(drv)
@@ -36,7 +36,7 @@ def test_idle_transport_thread_sleeps_and_keepalive_stays_on(clean, tmp_path):
 
 
 def test_close_ends_the_transport_thread_at_once(clean, tmp_path):
-    drv = driver(clean, "ssh-terminal", tmp_path)
+    drv = driver(clean, "paramiko-terminal", tmp_path)
     drv.poll()
     t = _transport(drv)
     started = time.monotonic()

@@ -102,6 +102,9 @@ class CodecSection:
     timeout: Duration = field(default=Duration(5.0), metadata={"min": 0.2, "max": 60.0})
     # Pinned SSH host key ("SHA256:..."); empty = use <state_dir>/known_hosts (filled by `codec trust`).
     ssh_fingerprint: str = field(default="", metadata={"check": _ssh_fp})
+    # SSH client: "openssh" (the system's ssh in a child process: ~14 MB less memory for the service),
+    # "paramiko" (in-process), "auto" = openssh when installed, else paramiko. docs/codec.md explains.
+    ssh_client: Literal["auto", "openssh", "paramiko"] = "auto"
     # Plain HTTP or Telnet sends the password in clear: refused unless this is true.
     allow_insecure: bool = False
     tls: CodecTls = field(default_factory=CodecTls)
