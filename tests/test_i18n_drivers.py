@@ -114,6 +114,8 @@ MODULES = [
     "agent.vendors.base",
     "agent.vendors.cisco",
     "agent.vendors.cisco_tree",
+    "agent.vendors.openssh",
+    "agent.vendors.pinning",
     "agent.vendors.poly_gs",
     "agent.vendors.poly_gs_text",
     "agent.vendors.poly_rest",

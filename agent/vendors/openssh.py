@@ -57,6 +57,7 @@ from typing import Any
 from agent.errors import DeviceAuthError, DeviceUnreachable, HostKeyMismatch, ProtocolError
 from agent.i18n import register
 from agent.vendors.base import Connection, HostKeyUnknown, localized
+from agent.vendors.pinning import host_entry, pinned_ssh_key  # also registers the codec.pin.* texts
 
 ASKPASS_PROGRAM = "hntht-agent-askpass"
 ASKPASS_FILE_ENV = "HNTHT_ASKPASS_FILE"
@@ -199,8 +200,6 @@ class OpenSshShell:
     """
 
     def __init__(self, connection: Connection, *, pty_cols: int | None = None, term: str = "dumb") -> None:
-        from agent.vendors.pinning import host_entry, pinned_ssh_key
-
         problem = why_not_usable(connection)
         if problem is not None:
             raise problem

@@ -39,9 +39,8 @@ from agent.vendors.poly_gs_text import (
 register(
     {
         "codec.gs.deferred": (
-            "chưa đọc: cuộc gọi {call} đang ở trạng thái {state} (đang thiết lập) và không được gửi lệnh cho thiết bị "
-            "đầu cuối khi cuộc gọi đang được thiết lập (tài liệu Poly Integrator's Reference); chạy lại kiểm tra khi "
-            "cuộc gọi đã kết nối",
+            "chưa đọc: cuộc gọi {call} đang được thiết lập (trạng thái {state}), lúc này không được gửi lệnh nào cho "
+            "thiết bị đầu cuối (tài liệu Poly Integrator's Reference); chạy lại kiểm tra khi cuộc gọi đã kết nối",
             "not read: call {call} is {state} and the codec must not receive commands while a call is being set up "
             "(Poly Integrator's Reference); run the check again once the call is connected",
         ),
@@ -377,11 +376,14 @@ class PolyGSDriver(CodecDriver):
                 if getattr(call, name) is None:
                     self.not_exposed(f"{base}.{name}", Text("codec.gs.netstats_missing"))
             if call.tx_video_format is None:
-                self.not_exposed(f"{base}.tx_video_format", Text("codec.gs.bad_format", field="tvf", value=repr(net.get("tvf"))))
+                self.not_exposed(f"{base}.tx_video_format",
+                                 Text("codec.gs.bad_format", field="tvf", value=repr(net.get("tvf"))))
             if call.rx_video_format is None:
-                self.not_exposed(f"{base}.rx_video_format", Text("codec.gs.bad_format", field="rvf", value=repr(net.get("rvf"))))
+                self.not_exposed(f"{base}.rx_video_format",
+                                 Text("codec.gs.bad_format", field="rvf", value=repr(net.get("rvf"))))
             if call.jitter_ms is None:
-                self.not_exposed(f"{base}.jitter_ms", self._why("advnetstats") if not adv else Text("codec.gs.no_jitter"))
+                self.not_exposed(f"{base}.jitter_ms",
+                                 self._why("advnetstats") if not adv else Text("codec.gs.no_jitter"))
         else:
             if call.tx_rate_kbps is None and info.speed_kbps is not None:
                 call.tx_rate_kbps = call.rx_rate_kbps = info.speed_kbps  # callinfo's negotiated speed
@@ -462,8 +464,8 @@ class PolyGSDriver(CodecDriver):
         mute = self._value("mute near get")
         if mute is not None:
             if mute.lower() not in ("on", "off"):
-                raise localized(ProtocolError(f"mute near answer {mute[:20]!r} is neither on nor off"), "codec.gs.bad_mute",
-                                value=repr(mute[:20]))
+                raise localized(ProtocolError(f"mute near answer {mute[:20]!r} is neither on nor off"),
+                                "codec.gs.bad_mute", value=repr(mute[:20]))
             audio.muted = mute.lower() == "on"
         else:
             self.not_exposed("audio.muted", self._why("mute near get"))
@@ -479,7 +481,8 @@ class PolyGSDriver(CodecDriver):
         echo = self._value("echocanceller get")
         if echo is not None:
             if echo.lower() not in ("yes", "no", "on", "off", "true", "false"):
-                raise localized(ProtocolError(f"echocanceller is {echo[:20]!r}"), "codec.gs.bad_echo", value=repr(echo[:20]))
+                raise localized(ProtocolError(f"echocanceller is {echo[:20]!r}"), "codec.gs.bad_echo",
+                                value=repr(echo[:20]))
             audio.mics = [m.Mic(id="1", connected=audio.mics_connected == 1 if mics is not None else None,
                                 echo_control=echo.lower() in ("yes", "on", "true"))]
             if mics is None:

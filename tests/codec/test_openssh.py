@@ -60,7 +60,7 @@ def test_close_ends_the_ssh_process_and_the_codec_session(clean, tmp_path):
     proc = _shell(drv).proc
     started = time.monotonic()
     drv.close()
-    assert proc.poll() is not None and time.monotonic() - started < 2.5
+    assert proc.poll() is not None and time.monotonic() - started < 4.0  # 1 s grace, 1 s after SIGTERM, kill
 
 
 def test_a_timed_out_session_leaves_no_process(clean, tmp_path):
