@@ -150,7 +150,7 @@ def test_group_series_refused_read_keeps_the_device_words(tmp_path):
 def test_group_series_call_being_set_up(tmp_path):
     reg = by_id(gs_report(tmp_path, GSState(call_setup=True)))["codec.registration"]
     assert reg.status.value == "error"
-    assert "cuộc gọi 34 đang ở trạng thái connecting" in reg.message.render("vi")
+    assert "cuộc gọi 34 đang được thiết lập (trạng thái connecting)" in reg.message.render("vi")
     assert "chạy lại kiểm tra khi cuộc gọi đã kết nối" in reg.message.render("vi")
     assert "not read: call 34 is connecting" in reg.message.render("en")
 
