@@ -134,7 +134,7 @@ register(
             "the answer to {what} broke off: {error}",
         ),
         "codec.rest.refused": (
-            "thiết bị đầu cuối từ chối {command} (HTTP {code}): tài khoản không có quyền đọc",
+            "thiết bị đầu cuối từ chối {command} (HTTP {code})",
             "the codec refused {command} (HTTP {code})",
         ),
         "codec.rest.not_json": (
