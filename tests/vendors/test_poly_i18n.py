@@ -9,12 +9,13 @@ import json
 
 import pytest
 
-from agent.errors import ProtocolError
+from agent.errors import DeviceAuthError, DeviceUnreachable, HostKeyMismatch, ProtocolError
+from agent.i18n import Text
 from agent.sim.poly_gs import GSState, PolyGSSim
 from agent.sim.poly_rest import PolyRestSim, RestState
-from agent.vendors import cisco_tree, poly_gs_text
+from agent.vendors import cisco_tree, driver_for, poly_gs_text
 from agent.vendors.pinning import ssh_fingerprint, tls_fingerprint
-from agent.vendors.poly_gs import PolyGSDriver
+from agent.vendors.poly_gs import PolyGSDriver, _explained
 from tests.test_cli import cli
 from tests.test_i18n_drivers import ENGLISH, VIETNAMESE, _texts
 from tests.vendors.poly_peers import CANARY, GS_CAPTURE, REST_CAPTURE, by_id, make_config, report_text, run_codec_check
@@ -112,17 +113,48 @@ def test_videoos_report_in_each_language(tmp_path, name, state, password):
 
 
 # -- the texts themselves ----------------------------------------------------------------------------
-def test_group_series_auth_failure(tmp_path):
-    report = gs_report(tmp_path, password="another-password")
+def vietnamese_detail(text: str) -> str:
+    """The part after the check's own prefix ("Thiết bị đầu cuối từ chối đăng nhập: <detail>"), which the
+    driver or its session code supplies: it must be Vietnamese too, whichever of them gave it."""
+    detail = text.split(": ", 1)[1]
+    assert VIETNAMESE.search(detail) and not english_phrases([("", detail)]), text
+    return detail
+
+
+@pytest.mark.parametrize("transport", ["telnet", "ssh"])
+def test_group_series_auth_failure(tmp_path, transport):
+    report = gs_report(tmp_path, transport=transport, password="another-password")
     assert by_id(report)["codec.login"].status.value == "fail"
-    assert "tên tài khoản 'admin' hoặc mật khẩu không đúng" in message(report, "codec.login", "vi")
-    assert "127.0.0.1 refused the password (it asked again)" in message(report, "codec.login", "en")
+    detail = vietnamese_detail(message(report, "codec.login", "vi"))
+    assert "'admin'" in detail or "127.0.0.1" in detail
+    assert "127.0.0.1 refused the " in message(report, "codec.login", "en")
+
+
+def test_session_errors_without_text_get_the_drivers_sentence(tmp_path):
+    """The Telnet/SSH session code may raise English-only errors: the driver gives them a Vietnamese
+    sentence from what it was doing, keeps their own English words, and never replaces a text they carry."""
+    config = make_config(tmp_path, {"vendor": "poly-gs", "transport": "ssh", "port": 2222,
+                                    "ssh_fingerprint": "SHA256:" + "A" * 43})
+    conn = driver_for(config).connection  # builds the Connection only: nothing is opened
+    auth = _explained(DeviceAuthError("127.0.0.1 refused the password (it asked again)"), conn, None)
+    assert auth.text.render("vi") == "tên tài khoản 'admin' hoặc mật khẩu không đúng (127.0.0.1)"
+    assert auth.text.render("en") == "127.0.0.1 refused the password (it asked again)"
+    broke = _explained(DeviceUnreachable("the SSH session to the codec broke: reset"), conn, "'status'")
+    assert broke.text.render("vi") == "phiên SSH tới thiết bị đầu cuối bị ngắt khi đang đọc 'status'"
+    slow = _explained(ProtocolError("the codec did not answer the greeting within 2 s"), conn, None)
+    assert slow.text.render("vi").startswith("thiết bị đầu cuối không trả lời đúng khi đăng nhập qua SSH trong 2 giây")
+    own = Text("codec.err.timeout", what="'status'", seconds=2.0)
+    given = ProtocolError("the codec did not answer 'status' within 2 s")
+    given.text = own
+    assert _explained(given, conn, "'status'").text is own
+    assert getattr(_explained(HostKeyMismatch("changed"), conn, None), "text", None) is None
 
 
 def test_group_series_garbage(tmp_path):
     report = gs_report(tmp_path, GSState(garbage=True))
     assert by_id(report)["codec.reachable"].status.value == "error"
-    assert "không trả lời đúng lệnh 'callinfo all' trong 2 giây" in message(report, "codec.reachable", "vi")
+    detail = vietnamese_detail(message(report, "codec.reachable", "vi"))
+    assert "'callinfo all'" in detail and "2 giây" in detail
     assert "the codec did not answer 'callinfo all' within 2 s" in message(report, "codec.reachable", "en")
 
 
