@@ -32,11 +32,14 @@ sys.path.insert(0, str(REPO))
 
 import httptools  # noqa: E402
 import psutil  # noqa: E402
+import requests  # noqa: E402
+import uvloop  # noqa: E402
 
 from collector import security  # noqa: E402
 from collector.storage import open_storage  # noqa: E402
 from tests.collector import payloads as P  # noqa: E402
-from tests.collector.procs import start_collector  # noqa: E402
+from tests.collector.procs import Proc, start_collector  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 
 def _request(path: str, token: str, body: bytes) -> bytes:
@@ -44,56 +47,133 @@ def _request(path: str, token: str, body: bytes) -> bytes:
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
 
 
-class _Resp:
+# The heartbeat of tests/collector/payloads.py, serialised once per room with marker values, so each
+# request only splices in its seq and the current time (the same bytes json.dumps would give).
+_MARK_SEQ, _MARK_AT = 987654321, 978307230.0  # 2001-01-01T00:00:30.000Z; last_push_at 30 s earlier
+
+
+class _Room:
+    __slots__ = ("room_id", "token", "hb_head", "hb_parts")
+
+    def __init__(self, room_id: str, token: str):
+        self.room_id, self.token = room_id, token
+        text = json.dumps(P.heartbeat(room_id, seq=_MARK_SEQ, at=_MARK_AT))
+        parts = []
+        for marker in (f'"seq": {_MARK_SEQ}', P.iso(_MARK_AT), P.iso(_MARK_AT - 30)):
+            assert text.count(marker) == 1, marker
+            head, text = text.split(marker)
+            parts.append(head.encode())
+        parts.append(text.encode())
+        self.hb_parts = parts
+        self.hb_head = (f"POST /api/v1/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                        f"Content-Type: application/json\r\nContent-Length: ").encode()
+
+    def heartbeat(self, seq: int, sent_at: bytes, last_push_at: bytes) -> bytes:
+        p = self.hb_parts
+        body = b"".join((p[0], b'"seq": %d' % seq, p[1], sent_at, p[2], last_push_at, p[3]))
+        return b"%s%d\r\n\r\n%s" % (self.hb_head, len(body), body)
+
+
+class _Stamps:
+    """The current time as the agent writes it (RFC 3339 UTC, milliseconds, as payloads.iso gives it):
+    the date and seconds are formatted once per second, the milliseconds per request."""
+
     def __init__(self):
-        self.done = False
+        self._second, self._heads = None, None
+
+    def now(self) -> tuple[bytes, bytes]:
+        t = time.time()
+        second = int(t)
+        if second != self._second:
+            self._second = second
+            self._heads = (P.iso(second)[:19].encode(), P.iso(second - 30)[:19].encode())
+        ms = b".%03dZ" % int((t - second) * 1000)
+        return self._heads[0] + ms, self._heads[1] + ms
+
+
+class _Agents(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection cycling through its share of the rooms: send a request, parse
+    the whole response (httptools), record the latency from just before the write to the end of the
+    response, send the next one. A state machine in the protocol's callbacks: no task, no stream
+    reader, no new parser per request, so the load generator takes little of the CPUs it shares."""
+
+    def __init__(self, rooms, stop_at, lat_hb, lat_rec, errors, seq_box, batch_every, stamps, min_requests=0):
+        self.rooms, self.stop_at, self.min_requests = rooms, stop_at, min_requests
+        self.lat_hb, self.lat_rec, self.errors, self.seq_box = lat_hb, lat_rec, errors, seq_box
+        self.batch_every, self.stamps = batch_every, stamps
+        self.i = 0
+        self.done = asyncio.get_running_loop().create_future()
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport = None
+        self.sink, self.t0 = None, 0.0
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self._send_next()
+
+    def _send_next(self):
+        room = self.rooms[self.i % len(self.rooms)]
+        self.i += 1
+        self.seq_box[0] += 1
+        if self.batch_every and self.i % self.batch_every == 0:
+            recs = [P.record(room.room_id, self.seq_box[0] * 100 + k, "status_sample",
+                             {"area": "power", "status": {"k": k}}, boot_id="bench") for k in range(20)]
+            data, self.sink = _request("/api/v1/records", room.token, json.dumps(P.batch(room.room_id, recs)).encode()), \
+                self.lat_rec
+        else:
+            data, self.sink = room.heartbeat(self.i, *self.stamps.now()), self.lat_hb
+        self.t0 = time.perf_counter()
+        self.transport.write(data)
+
+    def data_received(self, data):
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(exc)
 
     def on_message_complete(self):
-        self.done = True
+        self.sink.append(time.perf_counter() - self.t0)
+        status = self.parser.get_status_code()
+        if status != 200:
+            self.errors.append(status)
+        if time.perf_counter() < self.stop_at or self.i < self.min_requests:
+            self._send_next()
+        else:
+            self.transport.close()
+            if not self.done.done():
+                self.done.set_result(None)
+
+    def _fail(self, exc):
+        if not self.done.done():
+            self.done.set_exception(exc)
+        self.transport.close()
+
+    def connection_lost(self, exc):
+        if not self.done.done():
+            self.done.set_exception(ConnectionError(f"server closed the connection ({exc})"))
 
 
-async def _client(host, port, rooms, stop_at, lat_hb, lat_rec, errors, seq_box, batch_every, min_requests=0):
-    reader, writer = await asyncio.open_connection(host, port)
-    i = 0
-    try:
-        while time.perf_counter() < stop_at or i < min_requests:
-            room_id, token = rooms[i % len(rooms)]
-            i += 1
-            seq_box[0] += 1
-            if batch_every and i % batch_every == 0:
-                recs = [P.record(room_id, seq_box[0] * 100 + k, "status_sample", {"area": "power", "status": {"k": k}},
-                                 boot_id="bench") for k in range(20)]
-                path, body, sink = "/api/v1/records", json.dumps(P.batch(room_id, recs)).encode(), lat_rec
-            else:
-                path, sink = "/api/v1/heartbeat", lat_hb
-                body = json.dumps(P.heartbeat(room_id, seq=i, at=time.time())).encode()
-            t0 = time.perf_counter()
-            writer.write(_request(path, token, body))
-            resp = _Resp()
-            parser = httptools.HttpResponseParser(resp)
-            while not resp.done:
-                data = await reader.read(65536)
-                if not data:
-                    raise ConnectionError("server closed the connection")
-                parser.feed_data(data)
-            sink.append(time.perf_counter() - t0)
-            if parser.get_status_code() != 200:
-                errors.append(parser.get_status_code())
-    finally:
-        writer.close()
+async def _run_agents(host, port, per, stop_at, lat_hb, lat_rec, errors, seq_box, batch_every, min_requests):
+    loop, stamps = asyncio.get_running_loop(), _Stamps()
+    conns = []
+    for rooms in per:
+        _, proto = await loop.create_connection(
+            lambda rooms=rooms: _Agents(rooms, stop_at, lat_hb, lat_rec, errors, seq_box, batch_every, stamps,
+                                        len(rooms) if min_requests else 0), host, port)
+        conns.append(proto)
+    await asyncio.gather(*[c.done for c in conns])
 
 
 async def _drive(url, rooms, connections, seconds, batch_every, cpu_meter):
     host, port = url.split("//")[1].split(":")
+    rooms = [_Room(rid, tok) for rid, tok in rooms]
     per = [rooms[k::connections] for k in range(connections)]
     lat_hb, lat_rec, errors, seq_box = [], [], [], [0]
     # warm-up, not counted: every room's first heartbeat (its `room.online` transition) and at least 1 s
-    await asyncio.gather(*[_client(host, int(port), p, time.perf_counter() + 1, [], [], [], seq_box, batch_every,
-                                   min_requests=len(p)) for p in per])
+    await _run_agents(host, int(port), per, time.perf_counter() + 1, [], [], [], seq_box, batch_every, True)
     cpu_meter.start()
     t0 = time.perf_counter()
-    await asyncio.gather(*[_client(host, int(port), p, t0 + seconds, lat_hb, lat_rec, errors, seq_box, batch_every)
-                           for p in per])
+    await _run_agents(host, int(port), per, t0 + seconds, lat_hb, lat_rec, errors, seq_box, batch_every, False)
     elapsed = time.perf_counter() - t0
     cpu_meter.stop()
     return lat_hb, lat_rec, errors, elapsed
@@ -148,28 +228,64 @@ def _pct(values, q):
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-def bench_backend(name, db_url, args, work, pg_pid=None):
+def _make_rooms(db_url, count):
     st = open_storage(db_url)
     st.migrate()
     rooms = []
-    for k in range(args.rooms):
+    for k in range(count):
         tok = security.new_token()
         rid = f"bench-{k:05d}"
         st.add_room(rid, f"Phòng {k}", "commune", f"Huyện {k % 13}", tok.token_id, tok.salt, tok.hash, time.time())
         rooms.append((rid, tok.token))
     st.close()
-    proc = start_collector(db_url, work, sweep_interval=5, workers=args.workers, rate_limit=10**9,
-                           env_extra={"HNTHT_COLLECTOR_POOL_SIZE": "8"}, access_log=args.access_log,
-                           cpus=args.server_cpus)
+    return rooms
+
+
+def _start_server(src, db_url, work, args):
+    """`hntht-collector serve` from this checkout, or (baseline) from the tree at `src`."""
+    env = {"HNTHT_COLLECTOR_POOL_SIZE": "8"}
+    if src is None:
+        return start_collector(db_url, work, sweep_interval=5, workers=args.workers, rate_limit=10**9,
+                               env_extra=env, access_log=args.access_log, cpus=args.server_cpus)
+    port = free_port()
+    log_path = work / f"collector-baseline-{port}.log"
+    argv = [sys.executable, "-m", "collector", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(args.workers), "--sweep-interval", "5"] + (["--access-log"] if args.access_log else [])
+    if args.server_cpus:
+        argv = ["taskset", "-c", args.server_cpus, *argv]
+    with open(log_path, "wb") as log:
+        popen = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(src),
+                                 env=dict(os.environ, HNTHT_COLLECTOR_DB=db_url, PYTHONPATH=str(src),
+                                          HNTHT_COLLECTOR_RATE_LIMIT_PER_MINUTE=str(10**9), **env))
+    proc = Proc(popen, log_path, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if popen.poll() is not None:
+            raise RuntimeError(f"baseline collector exited: {log_path.read_text()[-3000:]}")
+        try:
+            if requests.get(proc.url + "/healthz", timeout=1).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    proc.stop()
+    raise RuntimeError("baseline collector did not become healthy in 30 s")
+
+
+def bench_backend(name, db_url, args, work, pg_pid=None, src=None):
+    rooms = _make_rooms(db_url, args.rooms)
+    proc = _start_server(src, db_url, work, args)
     meter = CpuMeter(proc.popen.pid, pg_pid)
     try:
-        lat_hb, lat_rec, errors, elapsed = asyncio.run(_drive(proc.url, rooms, args.connections, args.seconds,
-                                                              args.batch_every, meter))
+        # the load generator runs on uvloop, as the server does: the event loop is most of its CPU
+        lat_hb, lat_rec, errors, elapsed = uvloop.run(_drive(proc.url, rooms, args.connections, args.seconds,
+                                                             args.batch_every, meter))
     finally:
         proc.stop()
     requests_done = len(lat_hb) + len(lat_rec)
     cpu = meter.used
-    return {"backend": name, "hb_per_s": len(lat_hb) / elapsed, "hb_p50": _pct(lat_hb, .5), "hb_p99": _pct(lat_hb, .99),
+    return {"backend": name, "collector": "baseline" if src else "current", "load": os.getloadavg()[0],
+            "hb_per_s": len(lat_hb) / elapsed, "hb_p50": _pct(lat_hb, .5), "hb_p99": _pct(lat_hb, .99),
             "batches_per_s": len(lat_rec) / elapsed, "rec_p99": _pct(lat_rec, .99),
             "records_per_s": 20 * len(lat_rec) / elapsed, "errors": len(errors),
             "mean_ms": statistics.fmean(lat_hb) * 1000 if lat_hb else float("nan"),
@@ -194,13 +310,21 @@ def main() -> int:
     ap.add_argument("--pg-socket", action="store_true", help="reach PostgreSQL over its Unix socket, not TCP")
     ap.add_argument("--skip-postgres", action="store_true")
     ap.add_argument("--skip-sqlite", action="store_true")
+    ap.add_argument("--baseline", metavar="DIR", help="also run the collector from the tree in DIR (e.g. "
+                    "`git worktree add DIR REV`, or `git archive REV collector | tar -x -C DIR`), alternating with "
+                    "this checkout's under the same load, and print current/baseline ratios")
+    ap.add_argument("--rounds", type=int, default=1, help="runs per backend (and per collector with --baseline)")
     args = ap.parse_args()
     if args.client_cpus:
         os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
     work = Path(tempfile.mkdtemp(prefix="hntht-bench-"))
+    # With a baseline, both collectors serve the same load, alternately, each on a fresh database.
+    variants = [Path(args.baseline).resolve(), None] if args.baseline else [None]
     results = []
     if not args.skip_sqlite:
-        results.append(bench_backend("sqlite", f"sqlite:///{work}/bench.db", args, work))
+        for r in range(args.rounds):
+            for v, src in enumerate(variants):
+                results.append(bench_backend("sqlite", f"sqlite:///{work}/bench-{r}-{v}.db", args, work, src=src))
     if not args.skip_postgres:
         from tests.collector.pgcluster import PgCluster
         cluster = PgCluster().start()
@@ -208,10 +332,12 @@ def main() -> int:
             if args.server_cpus:  # PostgreSQL is part of the server side
                 subprocess.run(["taskset", "-a", "-p", "-c", args.server_cpus, str(cluster.pid)],
                                capture_output=True, check=False)
-            url = cluster.create_database("bench")
-            if args.pg_socket:  # same database over the Unix socket instead of TCP on 127.0.0.1
-                url = f"postgresql://postgres@/bench?host={cluster.sock}&port={cluster.port}"
-            results.append(bench_backend("postgres", url, args, work, cluster.pid))
+            for r in range(args.rounds):
+                for v, src in enumerate(variants):
+                    url = cluster.create_database(f"bench_{r}_{v}")
+                    if args.pg_socket:  # same database over the Unix socket instead of TCP on 127.0.0.1
+                        url = f"postgresql://postgres@/bench_{r}_{v}?host={cluster.sock}&port={cluster.port}"
+                    results.append(bench_backend("postgres", url, args, work, cluster.pid, src=src))
         finally:
             cluster.stop()
     pinning = (f"collector+db on CPU {args.server_cpus}, client on CPU {args.client_cpus}"
@@ -221,19 +347,34 @@ def main() -> int:
           f"batch every {args.batch_every or 'never'}, access log {'on' if args.access_log else 'off'}, "
           f"PostgreSQL over {'Unix socket' if args.pg_socket else 'TCP'}, "
           f"load average {os.getloadavg()[0]:.2f}")
-    print(f"{'backend':<10}{'heartbeats/s':>14}{'hb p50 ms':>11}{'hb p99 ms':>11}{'batches/s':>11}"
-          f"{'records/s':>11}{'batch p99 ms':>14}{'errors':>8}")
+    label = (lambda r: f"{r['backend']}{'/' + r['collector'] if args.baseline else ''}")
+    print(f"{'run':<19}{'heartbeats/s':>13}{'hb p50 ms':>10}{'hb p99 ms':>10}{'batches/s':>10}"
+          f"{'records/s':>10}{'batch p99 ms':>13}{'errors':>7}{'load':>6}")
     for r in results:
-        print(f"{r['backend']:<10}{r['hb_per_s']:>14.0f}{r['hb_p50']:>11.1f}{r['hb_p99']:>11.1f}{r['batches_per_s']:>11.0f}"
-              f"{r['records_per_s']:>11.0f}{r['rec_p99']:>14.1f}{r['errors']:>8}")
+        print(f"{label(r):<19}{r['hb_per_s']:>13.0f}{r['hb_p50']:>10.1f}{r['hb_p99']:>10.1f}{r['batches_per_s']:>10.0f}"
+              f"{r['records_per_s']:>10.0f}{r['rec_p99']:>13.1f}{r['errors']:>7}{r['load']:>6.2f}")
     print("CPU per request (ms; a batch counts as one request), and CPUs kept busy in total:")
-    print(f"{'backend':<10}{'collector':>11}{'postgres':>10}{'client':>8}{'busy CPUs':>11}{'req/s per server core':>23}")
+    print(f"{'run':<19}{'collector':>10}{'postgres':>9}{'client':>8}{'busy CPUs':>10}{'req/s per server core':>23}")
     for r in results:
         server = r["srv_ms_per_req"] + r["pg_ms_per_req"]
-        print(f"{r['backend']:<10}{r['srv_ms_per_req']:>11.3f}{r['pg_ms_per_req']:>10.3f}{r['cli_ms_per_req']:>8.3f}"
-              f"{r['cpu_busy']:>11.2f}{1000 / server if server else float('nan'):>23.0f}")
-    if len(results) == 2:
-        print(f"postgres/sqlite heartbeat throughput ratio: {results[1]['hb_per_s'] / results[0]['hb_per_s']:.2f}")
+        print(f"{label(r):<19}{r['srv_ms_per_req']:>10.3f}{r['pg_ms_per_req']:>9.3f}{r['cli_ms_per_req']:>8.3f}"
+              f"{r['cpu_busy']:>10.2f}{1000 / server if server else float('nan'):>23.0f}")
+    if args.baseline:
+        for backend in ("sqlite", "postgres"):
+            base = [r for r in results if r["backend"] == backend and r["collector"] == "baseline"]
+            cur = [r for r in results if r["backend"] == backend and r["collector"] == "current"]
+            if base and cur:
+                def med(rows, key):
+                    return statistics.median(r[key] for r in rows)
+                print(f"{backend} current/baseline (medians of {len(cur)} alternating runs): heartbeats/s "
+                      f"{med(cur, 'hb_per_s') / med(base, 'hb_per_s'):.2f}, collector CPU per request "
+                      f"{med(cur, 'srv_ms_per_req') / med(base, 'srv_ms_per_req'):.2f}, database+collector CPU "
+                      f"{(med(cur, 'srv_ms_per_req') + med(cur, 'pg_ms_per_req')) / (med(base, 'srv_ms_per_req') + med(base, 'pg_ms_per_req')):.2f}")
+    else:
+        pg = [r for r in results if r["backend"] == "postgres"]
+        lite = [r for r in results if r["backend"] == "sqlite"]
+        if pg and lite:
+            print(f"postgres/sqlite heartbeat throughput ratio: {pg[-1]['hb_per_s'] / lite[-1]['hb_per_s']:.2f}")
     print("targets: postgres >= 2000 heartbeats/s with p99 < 100 ms; 16,000 rooms at 30 s need ~530/s; "
           "the province (250 rooms) ~8/s")
     return 0
