@@ -70,7 +70,9 @@ def cmd_serve(args) -> int:
     uvicorn.run("collector.app:create_app_from_env", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, access_log=args.access_log,
                 proxy_headers=args.proxy_headers, forwarded_allow_ips=args.forwarded_allow_ips,
-                server_header=False, timeout_keep_alive=30, **ssl)
+                server_header=False, timeout_keep_alive=30,
+                # uvicorn's httptools protocol, each response written in one piece (collector/httpproto.py)
+                http="collector.httpproto:OneWriteHttpToolsProtocol", **ssl)
     return 0
 
 
