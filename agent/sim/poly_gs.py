@@ -11,8 +11,10 @@ commands with ``error: command not found``.
 Fault states are plain attributes of :class:`GSState` (switch them while the peer runs):
 ``muted``, ``echo_off``, ``unregistered``, ``in_call``, ``call_setup``, ``call_dropped``,
 ``video_720p``, ``delay`` (slow answers), ``silent`` (accepts, never speaks), ``garbage``,
-``regreet``, ``chunked`` (answers split into tiny writes).  A wrong password is an auth failure; a new
-host key is :meth:`PolyGSSim.change_host_key`.
+``regreet``, ``chunked`` (the greeting and answers written ``chunk_size`` bytes at a time, so a
+prompt, a line end or a UTF-8 character is split across reads), ``telnet_noise`` (Telnet commands
+inside every answer: a NOP and an offer of an option the client must refuse once).  A wrong password
+is an auth failure; a new host key is :meth:`PolyGSSim.change_host_key`.
 
 Run: ``python -m agent.sim.poly_gs --capture .../groupseries-samples.txt --transport telnet``.
 """
@@ -89,6 +91,8 @@ class GSState:
     garbage: bool = False
     regreet: bool = False
     chunked: bool = False
+    chunk_size: int = 7  # bytes per write when chunked
+    telnet_noise: bool = False
 
 
 class PolyGSSim:
@@ -252,7 +256,7 @@ class PolyGSSim:
             self.sessions_opened += 1
             self.sessions_open += 1
         try:
-            io.write_text(EOL.join(self._greeting()) + EOL + "-> ")
+            self._say(io, EOL.join(self._greeting()) + EOL + "-> ")
             count = 0
             while not self._stop.is_set():
                 line = io.read_line()
@@ -278,16 +282,24 @@ class PolyGSSim:
                 answer = self.answer(command)
                 if self.state.regreet and count % 3 == 0:
                     answer = self._greeting() + answer
-                text = "".join(line + EOL for line in answer) + "-> "
-                if self.state.chunked:
-                    for i in range(0, len(text), 7):
-                        io.write_text(text[i:i + 7])
-                        time.sleep(0.001)
-                else:
-                    io.write_text(text)
+                self._say(io, "".join(line + EOL for line in answer) + "-> ")
         finally:
             with self._lock:
                 self.sessions_open -= 1
+
+    def _say(self, io: Any, text: str) -> None:
+        """Write device text as the fault states say: whole, in pieces, with Telnet commands inside."""
+        data = text.encode("utf-8")
+        if self.state.telnet_noise and self.transport == "telnet":
+            # IAC NOP and IAC DO TERMINAL-TYPE inside the first line (UTF-8 never contains 0xFF)
+            data = data[:3] + bytes((255, 241, 255, 253, 24)) + data[3:]
+        if not self.state.chunked:
+            io.write(data)
+            return
+        size = max(1, self.state.chunk_size)
+        for i in range(0, len(data), size):
+            io.write(data[i:i + size])
+            time.sleep(0.001)
 
     def _captured(self, command: str) -> list[str] | None:
         variants = self.capture.get(command)
@@ -397,6 +409,8 @@ class _TelnetServerIO:
         return None
 
     def _strip_iac(self, chunk: bytes) -> bytes:
+        if 255 not in chunk:
+            return chunk  # a typed command: nothing to strip (the per-byte loop below is for negotiation)
         out = bytearray()
         i = 0
         while i < len(chunk):

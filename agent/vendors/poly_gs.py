@@ -22,6 +22,8 @@ call, and the MAC address.
 
 from __future__ import annotations
 
+import codecs
+import functools
 import socket
 import time
 from typing import Any, Callable
@@ -548,6 +550,7 @@ class _TextWire:
         self.received = 0
         self.closed = False
         self._prompt = False
+        self._tail = ""  # the last two characters read, for a prompt split across reads
         if connection.transport == "telnet":
             self.link: _Link = _TelnetLink(connection)
         else:
@@ -561,6 +564,7 @@ class _TextWire:
 
     def read_until(self, done: Callable[[], Any], what: str) -> Any:
         deadline = time.monotonic() + self.timeout
+        got = 0  # the cap is per answer: a kept session reads a few KB a poll for days
         while True:
             result = done()
             if result is not None:
@@ -569,11 +573,14 @@ class _TextWire:
             if left <= 0:
                 raise ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s")
             data = self.link.recv(left, what)
+            got += len(data)
             self.received += len(data)
-            if self.received > MAX_ANSWER_BYTES * 16:
+            if got > MAX_ANSWER_BYTES * 16:
                 raise ProtocolError("the codec sent far more text than a status read: not a Poly text API")
-            if "-> " in data:
-                self._prompt = True
+            if not self._prompt:
+                recent = self._tail + data
+                self._prompt = "-> " in recent  # also a prompt split across reads
+                self._tail = recent[-2:]
             self.stream.feed(data)
 
     def exchange(self, command: str) -> Any:
@@ -582,7 +589,7 @@ class _TextWire:
             self.link.send(command + "\r\n")
         except OSError as exc:
             raise DeviceUnreachable(f"the session to the codec broke: {exc}") from None
-        return self.read_until(lambda: self.stream.take(command), repr(command))
+        return self.read_until(functools.partial(self.stream.take, command), repr(command))
 
     def close(self) -> None:
         # No logout command: closing the socket ends the API session on the codec (and frees its slot).
@@ -726,7 +733,12 @@ class _TelnetLink(_Link):
                               "codec offers nothing else", key="codec.allow_insecure")
         self.connection = connection
         self.sock = _connect(connection.host, connection.port, connection.timeout)
+        # One command per write and a wait for its answer: Nagle's algorithm could only delay it.
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.codec = TelnetCodec()
+        # UTF-8 (a room name in the greeting) may be split across reads: decode incrementally.
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        self._utf8_held = False  # the decoder holds the start of a split character
         self.text = ""
 
     def login(self, wire: _TextWire) -> None:
@@ -744,6 +756,7 @@ class _TelnetLink(_Link):
                 self.sock.sendall(self.connection.password_text().encode("utf-8") + b"\r\n")
                 sent_password = True
                 seen = ""
+                wire.stream.partial = ""  # the prompt's line: the greeting's "Hi, my name is" starts its own
                 continue
             if "username:" in lower or "user name:" in lower or "login:" in lower:
                 if sent_user:
@@ -751,6 +764,7 @@ class _TelnetLink(_Link):
                 self.send(self.connection.username + "\r\n")
                 sent_user = True
                 seen = ""
+                wire.stream.partial = ""
                 continue
             if "-> " in seen and not sent_password:
                 return  # no password set on the device: straight to the prompt
@@ -774,14 +788,20 @@ class _TelnetLink(_Link):
             raise DeviceUnreachable(f"the Telnet session to the codec broke: {exc}") from None
         if not chunk:
             raise DeviceUnreachable(f"the codec closed the Telnet session while answering {what}")
-        data = self.codec.decode(chunk)
-        replies = self.codec.take_replies()
-        if replies:
-            try:
-                self.sock.sendall(replies)
-            except OSError:
-                pass
-        return data.decode("utf-8", "replace")
+        codec = self.codec
+        if codec.state != "data" or IAC in chunk:  # Telnet commands only then (an IAC may end the last read)
+            chunk = codec.decode(chunk)
+            replies = codec.take_replies()
+            if replies:
+                try:
+                    self.sock.sendall(replies)
+                except OSError:
+                    pass
+        if self._utf8_held or not chunk.isascii():
+            text = self._utf8.decode(chunk)
+            self._utf8_held = bool(self._utf8.getstate()[0])
+            return text
+        return chunk.decode("ascii")
 
     def send(self, text: str) -> None:
         self.sock.sendall(TelnetCodec.encode(text))
