@@ -39,6 +39,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import pwd
 import re
 import select
 import shutil
@@ -83,6 +84,12 @@ register({
         "credential, hoặc đặt [codec] ssh_client = \"paramiko\"",
         "the codec password is not in a file, so ssh cannot read it: use password_file or a credential, "
         "or set [codec] ssh_client = \"paramiko\"",
+    ),
+    "codec.ssh.no_user": (
+        "Tài khoản chạy agent (uid {uid}) không có trong danh sách người dùng nên ssh không chạy được: cài gói "
+        "libnss-systemd hoặc đặt [codec] ssh_client = \"paramiko\"",
+        "the agent's account (uid {uid}) has no user entry, so ssh cannot run: install libnss-systemd or set "
+        "[codec] ssh_client = \"paramiko\"",
     ),
     "codec.ssh.start_failed": (
         "Không chạy được chương trình ssh: {error}",
@@ -133,6 +140,14 @@ def why_not_usable(connection: Connection) -> Any:
     """None when this connection can use the OpenSSH client, else the reason (a Text-carrying error)."""
     if ssh_program() is None or (connection.ssh_fingerprint and shutil.which("ssh-keyscan") is None):
         return localized(ProtocolError("the ssh program (openssh-client) is not installed"), "codec.ssh.client_missing")
+    try:
+        pwd.getpwuid(os.getuid())
+    except KeyError:
+        # ssh refuses to run for a uid without a passwd entry; a DynamicUser= service has one only
+        # through nss-systemd (Debian: libnss-systemd, docs/install.md).
+        return localized(ProtocolError(f"uid {os.getuid()} has no passwd entry, which ssh requires "
+                                       "(install libnss-systemd)"),
+                         "codec.ssh.no_user", uid=os.getuid())
     if askpass_program() is None:
         return localized(ProtocolError(f"{ASKPASS_PROGRAM} is not installed beside the agent"),
                          "codec.ssh.start_failed", error=f"{ASKPASS_PROGRAM} not found")
@@ -426,6 +441,8 @@ def classify(stderr: str, c: Connection, pinned: tuple[str, str] | None) -> Base
             HostKeyUnknown(f"the SSH host key of {where} is not trusted yet; run `hntht-agent codec trust` "
                            "and confirm the fingerprint"),
             "codec.pin.ssh_unknown_nokey", where=where)
+    if "No user exists for uid" in text:
+        return localized(ProtocolError(f"ssh: {_last_line(text)}"), "codec.ssh.no_user", uid=os.getuid())
     if "Permission denied" in text or "Too many authentication failures" in text:
         return localized(DeviceAuthError(f"{c.host} refused the login of user {c.username!r}"),
                          "codec.ssh.refused_login", host=c.host, user=repr(c.username))

@@ -302,3 +302,28 @@ def test_poly_group_series_offering_only_ssh_rsa(tmp_path, client, pin):
     results = by_id(report)
     assert results["codec.login"].status.value == "pass", results["codec.login"].message.render("en")
     assert sim.sessions_opened == 1 and "status" in sim.commands
+
+
+def test_a_uid_without_a_user_entry_falls_back_to_paramiko(tmp_path, monkeypatch):
+    """ssh exits at once for a uid without a passwd entry (a DynamicUser= service without nss-systemd):
+    auto must then use paramiko, and an explicit openssh says what to install."""
+    import pwd
+
+    pw = tmp_path / "pw"
+    pw.write_text("x\n")
+    base = Connection("127.0.0.1", "ssh", 22, "admin", Secret("x", str(pw)), 1.0, tmp_path)
+
+    def no_entry(uid):
+        raise KeyError(uid)
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    assert pinning.ssh_client(base) == "paramiko"
+    with pytest.raises(ProtocolError) as info:
+        openssh.OpenSshShell(dataclasses.replace(base, ssh_client="openssh"))
+    assert "libnss-systemd" in info.value.text.render("vi")
+
+
+def test_ssh_refusing_an_unknown_uid_is_classified():
+    conn = Connection("127.0.0.1", "ssh", 22, "admin", None, 1.0, Path("/nonexistent"))
+    error = openssh.classify("No user exists for uid 61234\n", conn, None)
+    assert isinstance(error, ProtocolError) and "libnss-systemd" in error.text.render("en")
