@@ -83,6 +83,13 @@ _DURATION = re.compile(r"(?i)^\d+ (?:day|hour|minute|second)s?(?:,? \d+ (?:day|h
 _STATUS_LINE = re.compile(r"^[a-z0-9_]+ [A-Za-z0-9/_.-]+$")
 # Compiled once: a poll matches a few dozen chunks (bench/codec_poll, docs/codec.md "Poll cost").
 _NETSTATS_N = re.compile(r"(?:adv)?netstats \d{1,2}")
+_NUMBER = re.compile(r"(\d+)(?:\.\d+)?")
+_VIDEO_WXH = re.compile(r"(\d{2,5})x(\d{2,5})[pi]?")
+_DISPLAY_WXH = re.compile(r"(\d{3,4})x(\d{3,4})[pi]?")
+_UPTIME_PART = re.compile(r"(?i)(\d+) (day|hour|minute|second)s?")
+_UPTIME_UNITS = {"day": 86400, "hour": 3600, "minute": 60, "second": 1}
+_NAMED_FORMATS = {"sqcif": "128x96", "qcif": "176x144", "sif": "352x240", "cif": "352x288", "4sif": "704x480",
+                  "4cif": "704x576", "720p": "1280x720", "1080p": "1920x1080", "w4cif": "1024x576"}
 _CALL_EVENTS = ("cs: call[", "notification:callstatus:", "active: call[", "cleared: call[", "ended: call[")
 
 
@@ -385,7 +392,7 @@ def stats_int(stats: dict[str, str], key: str) -> int | None:
     value = stats.get(key)
     if value in (None, "", "---", "n/a"):
         return None
-    match = re.fullmatch(r"(\d+)(?:\.\d+)?", value.strip())
+    match = _NUMBER.fullmatch(value.strip())
     if not match:
         raise localized(ProtocolError(f"{key} is {value[:20]!r}, not a number"), "codec.gs.not_number",
                         name=key, value=repr(value[:20]))
@@ -407,12 +414,11 @@ def video_format(value: str | None) -> str | None:
     """``tvf`` values: ``1280x720``/``1920x1080`` kept, named formats mapped (SIF = 352x240, CIF = 352x288 ...)."""
     if not value:
         return None
-    named = {"sqcif": "128x96", "qcif": "176x144", "sif": "352x240", "cif": "352x288", "4sif": "704x480",
-             "4cif": "704x576", "720p": "1280x720", "1080p": "1920x1080", "w4cif": "1024x576"}
-    match = re.fullmatch(r"(\d{2,5})x(\d{2,5})[pi]?", value.strip().lower())
+    value = value.strip().lower()
+    match = _VIDEO_WXH.fullmatch(value)
     if match:
         return f"{match.group(1)}x{match.group(2)}"
-    return named.get(value.strip().lower())
+    return _NAMED_FORMATS.get(value)
 
 
 def get_value(lines: list[str], prefix: str) -> str:
@@ -435,10 +441,9 @@ def parse_status(lines: list[str]) -> dict[str, str]:
 
 def parse_uptime(text: str) -> int:
     """``1 Hour, 10 Minutes`` / ``2 Days, 3 Hours, 4 Minutes`` → seconds."""
-    units = {"day": 86400, "hour": 3600, "minute": 60, "second": 1}
     total, found = 0, False
-    for number, unit in re.findall(r"(?i)(\d+) (day|hour|minute|second)s?", text):
-        total += int(number) * units[unit.lower()]
+    for number, unit in _UPTIME_PART.findall(text):
+        total += int(number) * _UPTIME_UNITS[unit.lower()]
         found = True
     if not found:
         raise localized(ProtocolError(f"uptime {text[:40]!r} is not a duration"), "codec.gs.bad_uptime",
@@ -456,7 +461,7 @@ def parse_display(value: str) -> tuple[bool | None, str | None, str | None]:
     connector = tokens[0]
     resolution = None
     if len(tokens) >= 2:
-        match = re.fullmatch(r"(\d{3,4})x(\d{3,4})[pi]?", tokens[1].lower())
+        match = _DISPLAY_WXH.fullmatch(tokens[1].lower())
         if not match:
             raise localized(ProtocolError(f"configdisplay format {tokens[1][:20]!r} is not WxH"),
                             "codec.gs.bad_display_format", value=repr(tokens[1][:20]))
