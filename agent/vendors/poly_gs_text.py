@@ -218,6 +218,8 @@ class AnswerStream:
 
     def expect(self, command: str) -> None:
         """Note a command about to be sent (its echo will be dropped)."""
+        if command in self.echoes:
+            return  # a poll sends the same commands every time
         self.echoes.add(command)
         if command == command.strip() and command.isprintable() and not command.startswith("->") \
                 and len(command) <= MAX_LINE:  # feed would split "<command>\r\n" into this one line
