@@ -22,6 +22,7 @@ Run: ``python -m agent.sim.poly_gs --capture .../groupseries-samples.txt --trans
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import socket
 import threading
@@ -230,6 +231,10 @@ class PolyGSSim:
                 return True
 
         transport = paramiko.Transport(conn)
+        # A client that asks for a key type this codec lacks (ssh-keyscan asks for each) is normal here:
+        # paramiko would print its server-side traceback; the simulator stays quiet.
+        transport.set_log_channel("hntht.sim.ssh")
+        logging.getLogger("hntht.sim.ssh").setLevel(logging.CRITICAL)
         self._conns.append(transport)
         offer_only_ssh_rsa(transport, self.host_key)
         transport.start_server(server=Server())

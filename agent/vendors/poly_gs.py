@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError
 from agent.i18n import Text, register
-from agent.vendors import model as m, sshlib
+from agent.vendors import model as m
 from agent.vendors.base import AllowList, CodecDriver, Connection, HostKeyUnknown, NotExposed, Wire, localized
 from agent.vendors.poly_gs_text import (
     AnswerStream, CallInfo, CommandRefused, answer_prefix, get_value, parse_callinfo, parse_display,
@@ -611,18 +611,13 @@ def _greeting_done(wire: _TextWire) -> bool | None:
 
 class _SshLink(_Link):
     def __init__(self, connection: Connection) -> None:
-        from agent.vendors.pinning import ssh_transport
+        from agent.vendors.pinning import ssh_shell
 
         self.connection = connection
-        self.transport = ssh_transport(connection)
-        try:
-            self.channel = self.transport.open_session(timeout=connection.timeout)
-            self.channel.settimeout(connection.timeout)
-            self.channel.get_pty(term="dumb", width=200)
-            self.channel.invoke_shell()
-        except Exception as exc:
-            sshlib.close(self.transport)
-            raise DeviceUnreachable(f"{connection.host}: cannot open the API shell over SSH: {exc}") from None
+        # The API shell wants a terminal; 200 columns so long status lines are not wrapped.
+        self.channel = ssh_shell(connection, pty_cols=200, term="dumb")
+        # A UTF-8 character (a Vietnamese room name) may be split across two reads.
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     def login(self, wire: _TextWire) -> None:
         wire.read_until(lambda: _greeting_done(wire) or (True if _prompt_seen(wire) else None), "the greeting")
@@ -632,22 +627,21 @@ class _SshLink(_Link):
         try:
             data = self.channel.recv(65536)
         except (socket.timeout, TimeoutError):
-            raise ProtocolError(f"the codec did not answer {what} within {self.connection.timeout:g} s") from None
+            raise localized(ProtocolError(f"the codec did not answer {what} within {self.connection.timeout:g} s"),
+                            "codec.err.timeout", what=what, seconds=f"{self.connection.timeout:g}") from None
         except OSError as exc:
-            raise DeviceUnreachable(f"the SSH session to the codec broke: {exc}") from None
+            raise localized(DeviceUnreachable(f"the SSH session to the codec broke: {exc}"),
+                            "codec.err.broken", transport="SSH", error=str(exc)) from None
         if not data:
-            raise DeviceUnreachable(f"the codec closed the SSH session while answering {what}")
-        return data.decode("utf-8", "replace")
+            raise localized(DeviceUnreachable(f"the codec closed the SSH session while answering {what}"),
+                            "codec.err.closed", transport="SSH", what=what)
+        return self._decoder.decode(data)
 
     def send(self, text: str) -> None:
         self.channel.sendall(text.encode("ascii"))
 
     def close(self) -> None:
-        try:
-            self.channel.close()
-        except Exception:  # noqa: BLE001
-            pass
-        sshlib.close(self.transport)  # also wakes the transport thread, which sleeps on an idle socket
+        self.channel.close()
 
 
 def _prompt_seen(wire: _TextWire) -> bool:

@@ -327,3 +327,25 @@ def test_ssh_refusing_an_unknown_uid_is_classified():
     conn = Connection("127.0.0.1", "ssh", 22, "admin", None, 1.0, Path("/nonexistent"))
     error = openssh.classify("No user exists for uid 61234\n", conn, None)
     assert isinstance(error, ProtocolError) and "libnss-systemd" in error.text.render("en")
+
+
+@pytest.mark.parametrize("client", ["openssh", "paramiko"])
+def test_poly_utf8_room_name_split_across_ssh_reads(tmp_path, client):
+    from agent.sim.poly_gs import GSState, PolyGSSim
+    from agent.vendors import connection_from_config
+    from agent.vendors.poly_gs import PolyGSDriver
+    from tests.vendors.poly_peers import CANARY as POLY_CANARY, GS_CAPTURE, make_config
+
+    name = "Phòng họp UBND xã Quảng La"
+    with PolyGSSim(GS_CAPTURE, transport="ssh", password=POLY_CANARY,
+                   state=GSState(name=name, chunked=True, chunk_size=1)) as sim:
+        config = make_config(tmp_path, {"vendor": "poly-gs", "transport": "ssh", "port": sim.port,
+                                        "ssh_client": client,
+                                        "ssh_fingerprint": pinning.ssh_fingerprint(sim.host_key)})
+        drv = PolyGSDriver(connection_from_config(config))
+        drv.command_gap = 0.0
+        try:
+            status = drv.poll()
+        finally:
+            drv.close()
+    assert status.facts.name == name
