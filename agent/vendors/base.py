@@ -128,11 +128,17 @@ class AllowList:
         self.driver = driver
         self.patterns = tuple(patterns)
         self._compiled = tuple(re.compile(p) for p in patterns)
+        self._seen: dict[str, bool] = {}  # verdicts by command: a poll sends the same commands every minute
 
     def permits(self, command: str) -> bool:
-        if not isinstance(command, str) or _CONTROL.search(command):
+        if not isinstance(command, str):
             return False
-        return any(rx.fullmatch(command) for rx in self._compiled)
+        verdict = self._seen.get(command)
+        if verdict is None:
+            verdict = not _CONTROL.search(command) and any(rx.fullmatch(command) for rx in self._compiled)
+            if len(self._seen) < 512:  # bounded: only a driver's own fixed commands repeat
+                self._seen[command] = verdict
+        return verdict
 
     def check(self, command: str) -> None:
         if not self.permits(command):

@@ -177,18 +177,32 @@ def is_no_signal(reason: Text | str | None) -> bool:
 def missing_reasons(value: Any, path: str = "") -> list[str]:
     """Dotted paths of every None inside ``value`` (for the 'every null has a reason' rule)."""
     out: list[str] = []
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            if f.name in ("reasons", "raw"):
-                continue
-            child = getattr(value, f.name)
-            sub = f"{path}.{f.name}" if path else f.name
+    _walk_nones(value, path, out)
+    return out
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() builds a tuple of Field objects on every call; a poll walks ~60 records.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("reasons", "raw"))
+    return names
+
+
+def _walk_nones(value: Any, path: str, out: list[str]) -> None:
+    cls = type(value)
+    if cls in _FIELD_NAMES or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+        for name in _field_names(cls):
+            child = getattr(value, name)
+            sub = f"{path}.{name}" if path else name
             if child is None:
                 out.append(sub)
-            else:
-                out.extend(missing_reasons(child, sub))
+            elif isinstance(child, list) or hasattr(child, "__dataclass_fields__"):
+                _walk_nones(child, sub, out)
     elif isinstance(value, list):
         for item in value:
             key = getattr(item, "id", None)
-            out.extend(missing_reasons(item, f"{path}[{key}]" if key is not None else path))
-    return out
+            _walk_nones(item, f"{path}[{key}]" if key is not None else path, out)

@@ -150,3 +150,16 @@ def test_config_errors_name_the_key(tmp_path, codec, key):
 def test_insecure_only_when_explicit(tmp_path):
     c = _cfg(tmp_path, transport="http", allow_insecure=True)
     assert c.codec.effective_port() == 80
+
+
+def test_allow_list_verdicts_are_remembered_but_never_change():
+    from agent.vendors.base import AllowList
+
+    allowed = AllowList("t", r"status", r"volume get")
+    for _ in range(3):  # remembered verdicts give the same answers as the first check
+        assert allowed.permits("status") and allowed.permits("volume get")
+        assert not allowed.permits("status\ndial 1") and not allowed.permits("volume set 0")
+    for i in range(2000):  # past the memory's bound, every command is still checked
+        assert not allowed.permits(f"dial {i}")
+    assert allowed.permits("status") and not allowed.permits("reboot") and not allowed.permits(None)
+    assert len(allowed._seen) <= 512
