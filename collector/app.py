@@ -123,8 +123,8 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
     # FastAPI's native OpenTelemetry hooks are off: the collector exports no traces, and checking for
     # configured providers on every request cost measurable time on the ingest path.
     app = CollectorApp(title="hntht collector", version=__version__, lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None,
-                  telemetry={"tracing": False, "metrics": False, "logs": False})
+                       openapi_url=None, docs_url=None, redoc_url=None,
+                       telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.settings = settings
     app.state.storage = storage
     app.state.clock = clock

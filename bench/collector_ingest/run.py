@@ -1,14 +1,22 @@
 """Collector ingest benchmark: simulated agents post heartbeats and record batches to a real collector
 process, on SQLite and PostgreSQL side by side.
 
-    .venv/bin/python bench/collector_ingest/run.py [--rooms 2000] [--connections 64] [--seconds 15] [--workers 2]
+    .venv/bin/python bench/collector_ingest/run.py [--rooms 2000] [--connections 64] [--seconds 15] [--workers 1]
         [--batch-every 10] [--server-cpus 0 --client-cpus 1] [--access-log] [--pg-socket] [--skip-postgres]
+        [--baseline DIR [--rounds 3]]
 
-Each connection is one keep-alive HTTP/1.1 client (asyncio streams; responses parsed by httptools)
-cycling through its share of the rooms; every 10th request is a 20-record batch (--batch-every 0:
-heartbeats only). Prints sustained heartbeats/s and latency percentiles per backend, and the CPU time
-each side used during the measured window: the collector processes, PostgreSQL's processes and the
-load generator, so capacity per core is visible even when everything shares the same cores.
+Each connection is one keep-alive HTTP/1.1 client (an asyncio protocol on uvloop; responses parsed by
+httptools) cycling through its share of the rooms, each room with its own valid token; every 10th
+request is a 20-record batch (--batch-every 0: heartbeats only). Latency is measured at the client,
+from just before a request is written to the end of its response. One worker is the default: on
+this 2-core machine, where PostgreSQL and the load generator share the cores, it gave the most
+heartbeats per CPU-second and the lowest p99 (docs/collector.md, "Performance").
+
+Prints sustained heartbeats/s and latency percentiles per backend, the load average after each run,
+and the CPU time each side used during the measured window: the collector processes, PostgreSQL's
+processes and the load generator, so capacity per core is visible even when everything shares the
+same cores. `--baseline DIR` runs the collector of another tree (an older commit) alternately with
+this one, each on a fresh database, and prints current/baseline ratios of the medians.
 PostgreSQL is a throwaway cluster started as the postgres user (needs root and Debian's postgresql
 package). Only loopback traffic; bounded in time.
 """
@@ -301,7 +309,7 @@ def main() -> int:
     ap.add_argument("--rooms", type=int, default=2000)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=15)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--batch-every", type=int, default=10, help="every Nth request is a 20-record batch; 0: none")
     ap.add_argument("--server-cpus", help="pin the collector with taskset, e.g. 0")
     ap.add_argument("--client-cpus", help="pin this load generator, e.g. 1")
