@@ -155,6 +155,9 @@ class Wire(Protocol):
         """End the session (logout / session end); never raises."""
 
 
+SENT_KEPT = 512  # commands a session remembers for diagnostics and tests (a poll sends 3-20)
+
+
 class _Guard:
     """Holds the only reference to the wire's exchange function, behind the allow-list."""
 
@@ -168,7 +171,10 @@ class _Guard:
 
     def send(self, command: str) -> Any:
         self._allowed.check(command)
-        self.sent.append(command)
+        sent = self.sent
+        sent.append(command)
+        if len(sent) > 2 * SENT_KEPT:  # a kept session lives for weeks: keep only the recent commands
+            del sent[:-SENT_KEPT]
         return self._exchange(command)
 
     def close(self) -> None:

@@ -163,3 +163,20 @@ def test_allow_list_verdicts_are_remembered_but_never_change():
         assert not allowed.permits(f"dial {i}")
     assert allowed.permits("status") and not allowed.permits("reboot") and not allowed.permits(None)
     assert len(allowed._seen) <= 512
+
+
+def test_a_kept_session_does_not_remember_every_command_forever():
+    """The service keeps one session for weeks: the guard's record of sent commands stays bounded."""
+    from agent.vendors.base import SENT_KEPT, AllowList, _Guard
+
+    class Wire:
+        def exchange(self, command):
+            return command
+
+        def close(self):
+            pass
+
+    guard = _Guard(AllowList("t", r"status [0-9]+"), Wire())
+    for i in range(10 * SENT_KEPT):
+        assert guard.send(f"status {i}") == f"status {i}"
+    assert len(guard.sent) <= 2 * SENT_KEPT and guard.sent[-1] == f"status {10 * SENT_KEPT - 1}"
