@@ -194,8 +194,7 @@ def cmd_meeting(args) -> int:
                 for e in sorted(errors, key=lambda e: e.line):
                     print(f"{args.file}: {e.text(args.lang)}", file=sys.stderr)
                 raise CollectorError(f"{len(errors)} error(s); nothing imported")
-            for m in items:
-                st.upsert_meeting({k: v for k, v in m.items() if k != "_line"}, "cli", time.time())
+            st.upsert_meetings([{k: v for k, v in m.items() if k != "_line"} for m in items], "cli", time.time())
             print(f"{len(items)} meeting(s) imported")
         elif args.meeting_cmd == "list":
             items = st.meetings_between(time.time() - 86400 * args.days_back, time.time() + 86400 * 365)

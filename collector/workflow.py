@@ -214,8 +214,14 @@ def install_workflow(app: FastAPI) -> None:
         errors.sort(key=lambda e: e.line)
         if errors:
             return [], errors  # all or nothing: the operator fixes the file and imports it again
-        for m in items:
-            await run_in_threadpool(st().upsert_meeting, {k: v for k, v in m.items() if k != "_line"}, who, clock())
+        clean = [{k: v for k, v in m.items() if k != "_line"} for m in items]
+        try:
+            await run_in_threadpool(st().upsert_meetings, clean, who, clock())  # one transaction: all or none
+        except UnknownRoom as exc:  # a room removed since the check above: nothing was stored
+            gone = str(exc).split(": ", 1)[-1].split(", ")
+            line = next((m["_line"] for m in items if set(m["room_ids"]) & set(gone)), 0)
+            return [], [M.ImportError_(line, "diem_cau_tham_du", "không có điểm cầu " + ", ".join(gone),
+                                       "no room " + ", ".join(gone))]
         return items, []
 
     @app.post("/api/v1/meetings/import")

@@ -36,28 +36,38 @@ class RegulationStore:
     def upsert_meeting(self, m: dict, by: str, now: float) -> bool:
         """Create or replace a meeting (validated by collector.meetings) and its rooms. True if new.
         Bumps the schedule version in the same transaction, so every process rebuilds its cache."""
+        return self.upsert_meetings([m], by, now)[0]
+
+    def upsert_meetings(self, ms: list[dict], by: str, now: float) -> list[bool]:
+        """Several meetings in one transaction (a CSV import): all stored, or none (an unknown room or a
+        database failure half-way leaves the schedule as it was). True for each new one."""
         with self.tx() as tx:
-            wanted = sorted(set(m["room_ids"]) | ({m["chair_room_id"]} if m.get("chair_room_id") else set()))
-            if wanted:
-                known = {r[0] for r in tx.all(f"SELECT room_id FROM rooms WHERE room_id IN "
-                                              f"({', '.join('?' * len(wanted))})", wanted)}
-                missing = [r for r in wanted if r not in known]
-                if missing:
-                    raise UnknownRoom("unknown room(s): " + ", ".join(missing))
-            exists = tx.one("SELECT 1 FROM meetings WHERE meeting_id = ?", (m["meeting_id"],))
-            params = (m["title"], m.get("chair_room_id"), m["start_at"], m["end_at"], m.get("rehearsal_at"),
-                      1 if m.get("emergency") else 0, now, by)
-            if exists:
-                tx.execute("UPDATE meetings SET title = ?, chair_room_id = ?, start_at = ?, end_at = ?, "
-                           "rehearsal_at = ?, emergency = ?, updated_at = ?, updated_by = ? WHERE meeting_id = ?",
-                           params + (m["meeting_id"],))
-                tx.execute("DELETE FROM meeting_rooms WHERE meeting_id = ?", (m["meeting_id"],))
-            else:
-                tx.execute(f"INSERT INTO meetings ({_MEETING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           (m["meeting_id"],) + params[:6] + (now,) + params[6:])
-            for room_id in wanted:
-                tx.execute("INSERT INTO meeting_rooms (meeting_id, room_id) VALUES (?, ?)", (m["meeting_id"], room_id))
-            self._bump_schedule(tx)
+            created = [self._upsert_meeting_in(tx, m, by, now) for m in ms]
+            if ms:
+                self._bump_schedule(tx)
+        return created
+
+    def _upsert_meeting_in(self, tx, m: dict, by: str, now: float) -> bool:
+        wanted = sorted(set(m["room_ids"]) | ({m["chair_room_id"]} if m.get("chair_room_id") else set()))
+        if wanted:
+            known = {r[0] for r in tx.all(f"SELECT room_id FROM rooms WHERE room_id IN "
+                                          f"({', '.join('?' * len(wanted))})", wanted)}
+            missing = [r for r in wanted if r not in known]
+            if missing:
+                raise UnknownRoom("unknown room(s): " + ", ".join(missing))
+        exists = tx.one("SELECT 1 FROM meetings WHERE meeting_id = ?", (m["meeting_id"],))
+        params = (m["title"], m.get("chair_room_id"), m["start_at"], m["end_at"], m.get("rehearsal_at"),
+                  1 if m.get("emergency") else 0, now, by)
+        if exists:
+            tx.execute("UPDATE meetings SET title = ?, chair_room_id = ?, start_at = ?, end_at = ?, "
+                       "rehearsal_at = ?, emergency = ?, updated_at = ?, updated_by = ? WHERE meeting_id = ?",
+                       params + (m["meeting_id"],))
+            tx.execute("DELETE FROM meeting_rooms WHERE meeting_id = ?", (m["meeting_id"],))
+        else:
+            tx.execute(f"INSERT INTO meetings ({_MEETING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (m["meeting_id"],) + params[:6] + (now,) + params[6:])
+        for room_id in wanted:
+            tx.execute("INSERT INTO meeting_rooms (meeting_id, room_id) VALUES (?, ?)", (m["meeting_id"], room_id))
         return not exists
 
     def delete_meeting(self, meeting_id: str) -> bool:

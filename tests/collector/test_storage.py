@@ -270,3 +270,38 @@ def test_coalesced_heartbeats_one_statement_same_rules(db_url, backend):
         assert st.room("qn-3")["heartbeat"]["seq"] == 1
     finally:
         st.close()
+
+
+def _meeting(mid, rooms, start=1_800_000_000.0):
+    return {"meeting_id": mid, "title": f"Họp {mid}", "chair_room_id": rooms[0], "room_ids": rooms,
+            "start_at": start, "end_at": start + 3600, "rehearsal_at": None, "emergency": False}
+
+
+def test_meeting_import_is_one_transaction(storage, monkeypatch):
+    """A CSV import stores all its meetings or none: an unknown room or a database failure on the third
+    meeting leaves the first two unstored and the schedule version unchanged (both backends)."""
+    make_room(storage, "qn-a")
+    make_room(storage, "qn-b")
+    version = storage.schedule_version()
+    good = [_meeting("m1", ["qn-a", "qn-b"]), _meeting("m2", ["qn-b"])]
+    with pytest.raises(UnknownRoom):
+        storage.upsert_meetings(good + [_meeting("m3", ["qn-a", "qn-khongco"])], "op", 0.0)
+    assert storage.count("meetings") == 0 and storage.schedule_version() == version
+
+    original = type(storage)._upsert_meeting_in
+    calls = []
+
+    def failing(self, tx, m, by, now):
+        calls.append(m["meeting_id"])
+        if len(calls) == 3:
+            raise RuntimeError("the database went away")
+        return original(self, tx, m, by, now)
+
+    monkeypatch.setattr(type(storage), "_upsert_meeting_in", failing)
+    with pytest.raises(RuntimeError):
+        storage.upsert_meetings(good + [_meeting("m3", ["qn-a"])], "op", 0.0)
+    assert storage.count("meetings") == 0 and storage.schedule_version() == version
+    monkeypatch.setattr(type(storage), "_upsert_meeting_in", original)
+    assert storage.upsert_meetings(good, "op", 0.0) == [True, True]
+    assert storage.count("meetings") == 2 and storage.schedule_version() == version + 1
+    assert storage.upsert_meetings(good, "op", 1.0) == [False, False]
