@@ -197,11 +197,11 @@ def _walk_nones(value: Any, path: str, out: list[str]) -> None:
     if cls in _FIELD_NAMES or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
         for name in _field_names(cls):
             child = getattr(value, name)
-            sub = f"{path}.{name}" if path else name
             if child is None:
-                out.append(sub)
-            elif isinstance(child, list) or hasattr(child, "__dataclass_fields__"):
-                _walk_nones(child, sub, out)
+                out.append(f"{path}.{name}" if path else name)
+            elif child.__class__ in _FIELD_NAMES or isinstance(child, list) or hasattr(child, "__dataclass_fields__"):
+                _walk_nones(child, f"{path}.{name}" if path else name, out)
+            # anything else (str, int, float, bool, dict) holds no record: nothing to walk
     elif isinstance(value, list):
         for item in value:
             key = getattr(item, "id", None)
