@@ -126,28 +126,46 @@ register(
         "codec.gs.bad_mute": ("trạng thái tắt tiếng micro {value} không phải on hoặc off", "mute near answer {value} is neither on nor off"),
         "codec.gs.bad_volume": ("âm lượng {value} không nằm trong khoảng 0..100", "volume is {value}, not 0..100"),
         "codec.gs.bad_echo": ("cài đặt chế độ triệt vọng (echocanceller) lạ: {value}", "echocanceller is {value}"),
-        # Errors of the Telnet/SSH session in check messages (a fall-back for those that carry no .text):
-        # the Vietnamese sentence says what failed; the English one stays the error's own words.
+        # Errors of the session in check messages, a fall-back for any that carries no .text (the Telnet
+        # and SSH links localise their own): both languages say what failed; the log keeps str(exc).
+        "codec.gs.flood": (
+            "thiết bị đầu cuối gửi quá nhiều dữ liệu so với một lần đọc trạng thái: không phải API văn bản Poly",
+            "the codec sent far more text than a status read: not a Poly text API",
+        ),
+        "codec.gs.broke": ("phiên làm việc với thiết bị đầu cuối bị ngắt: {error}", "the session to the codec broke: {error}"),
+        "codec.gs.password_refused": (
+            "{host} từ chối mật khẩu (hỏi lại mật khẩu): kiểm tra tệp mật khẩu",
+            "{host} refused the password (it asked again)",
+        ),
+        "codec.gs.no_prompt": (
+            "thiết bị đầu cuối không hỏi mật khẩu cũng không gửi lời chào trong {seconds} giây (cổng này có phải "
+            "API văn bản Poly không?)",
+            "the codec sent no Password: prompt or greeting within {seconds} s (is this a Poly text API port?)",
+        ),
+        "codec.gs.what.login_prompt": ("lời nhắc đăng nhập", "the login prompt"),
+        "codec.gs.what.greeting": ("lời chào của API", "the greeting"),
+        "codec.gs.login_failed": ("{host} từ chối đăng nhập", "{host} refused the login"),
         "codec.gs.login_refused": (
             "tên tài khoản {user} hoặc mật khẩu không đúng ({host})",
-            "{detail}",
+            "the user name {user} or the password is wrong ({host})",
         ),
         "codec.gs.no_session": (
             "không mở được phiên {transport} tới {host} (cổng {port}), hoặc phiên bị ngắt khi đang đăng nhập",
-            "{detail}",
+            "cannot open the {transport} session to {host} (port {port}), or it broke during the login",
         ),
         "codec.gs.bad_login": (
             "thiết bị đầu cuối không trả lời đúng khi đăng nhập qua {transport} trong {seconds} giây (không thấy lời "
             "chào hay dấu nhắc của API văn bản Poly): kiểm tra cổng và loại thiết bị",
-            "{detail}",
+            "the codec did not answer the {transport} login properly within {seconds} s (no greeting or prompt "
+            "of the Poly text API): check the port and the device type",
         ),
         "codec.gs.session_broke": (
             "phiên {transport} tới thiết bị đầu cuối bị ngắt khi đang đọc {what}",
-            "{detail}",
+            "the {transport} session to the codec broke while reading {what}",
         ),
         "codec.gs.no_answer": (
             "thiết bị đầu cuối không trả lời đúng lệnh {what} trong {seconds} giây",
-            "{detail}",
+            "the codec did not answer {what} properly within {seconds} s",
         ),
     }
 )
@@ -521,6 +539,14 @@ def _explained(exc: DeviceError, connection: Connection, what: str | None) -> De
     return exc
 
 
+_WHAT = {"the login prompt": Text("codec.gs.what.login_prompt"), "the greeting": Text("codec.gs.what.greeting")}
+
+
+def _what(what: str) -> Text | str:
+    """What was being read, in the reader's language (a command is shown as it is)."""
+    return _WHAT.get(what, what)
+
+
 def _setup_event(events: list[str]) -> tuple[str, str] | None:
     """The newest call-state notification, if it says a call is being established: (call id, state)."""
     import re
@@ -571,12 +597,14 @@ class _TextWire:
                 return result
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s")
+                raise localized(ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s"),
+                                "codec.err.timeout", what=_what(what), seconds=f"{self.timeout:g}")
             data = self.link.recv(left, what)
             got += len(data)
             self.received += len(data)
             if got > MAX_ANSWER_BYTES * 16:
-                raise ProtocolError("the codec sent far more text than a status read: not a Poly text API")
+                raise localized(ProtocolError("the codec sent far more text than a status read: not a Poly text API"),
+                                "codec.gs.flood")
             if not self._prompt:
                 recent = self._tail + data
                 self._prompt = "-> " in recent  # also a prompt split across reads
@@ -588,7 +616,8 @@ class _TextWire:
         try:
             self.link.send(command + "\r\n")
         except OSError as exc:
-            raise DeviceUnreachable(f"the session to the codec broke: {exc}") from None
+            raise localized(DeviceUnreachable(f"the session to the codec broke: {exc}"),
+                            "codec.gs.broke", error=str(exc)) from None
         return self.read_until(functools.partial(self.stream.take, command), repr(command))
 
     def close(self) -> None:
@@ -628,13 +657,13 @@ class _SshLink(_Link):
             data = self.channel.recv(65536)
         except (socket.timeout, TimeoutError):
             raise localized(ProtocolError(f"the codec did not answer {what} within {self.connection.timeout:g} s"),
-                            "codec.err.timeout", what=what, seconds=f"{self.connection.timeout:g}") from None
+                            "codec.err.timeout", what=_what(what), seconds=f"{self.connection.timeout:g}") from None
         except OSError as exc:
             raise localized(DeviceUnreachable(f"the SSH session to the codec broke: {exc}"),
                             "codec.err.broken", transport="SSH", error=str(exc)) from None
         if not data:
             raise localized(DeviceUnreachable(f"the codec closed the SSH session while answering {what}"),
-                            "codec.err.closed", transport="SSH", what=what)
+                            "codec.err.closed", transport="SSH", what=_what(what))
         return self._decoder.decode(data)
 
     def send(self, text: str) -> None:
@@ -746,7 +775,8 @@ class _TelnetLink(_Link):
             lower = seen.lower()
             if "password:" in lower:
                 if sent_password:
-                    raise DeviceAuthError(f"{self.connection.host} refused the password (it asked again)")
+                    raise localized(DeviceAuthError(f"{self.connection.host} refused the password (it asked again)"),
+                                    "codec.gs.password_refused", host=self.connection.host)
                 self.sock.sendall(self.connection.password_text().encode("utf-8") + b"\r\n")
                 sent_password = True
                 seen = ""
@@ -754,7 +784,10 @@ class _TelnetLink(_Link):
                 continue
             if "username:" in lower or "user name:" in lower or "login:" in lower:
                 if sent_user:
-                    raise DeviceAuthError(f"{self.connection.host} refused the login of user {self.connection.username!r}")
+                    raise localized(DeviceAuthError(f"{self.connection.host} refused the login of user "
+                                                    f"{self.connection.username!r}"),
+                                    "codec.err.login_refused", host=self.connection.host,
+                                    user=repr(self.connection.username))
                 self.send(self.connection.username + "\r\n")
                 sent_user = True
                 seen = ""
@@ -764,24 +797,29 @@ class _TelnetLink(_Link):
                 return  # no password set on the device: straight to the prompt
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ProtocolError("the codec sent no Password: prompt or greeting within "
-                                    f"{self.connection.timeout:g} s (is this a Poly text API port?)")
+                raise localized(ProtocolError("the codec sent no Password: prompt or greeting within "
+                                              f"{self.connection.timeout:g} s (is this a Poly text API port?)"),
+                                "codec.gs.no_prompt", seconds=f"{self.connection.timeout:g}")
             data = self.recv(left, "the login prompt")
             seen = (seen + data)[-4096:]
             wire.stream.feed(data)
             if "incorrect" in seen.lower() or "login failed" in seen.lower():
-                raise DeviceAuthError(f"{self.connection.host} refused the login")
+                raise localized(DeviceAuthError(f"{self.connection.host} refused the login"),
+                                "codec.gs.login_failed", host=self.connection.host)
 
     def recv(self, timeout: float, what: str) -> str:
         self.sock.settimeout(timeout)
         try:
             chunk = self.sock.recv(65536)
         except (socket.timeout, TimeoutError):
-            raise ProtocolError(f"the codec did not answer {what} within {self.connection.timeout:g} s") from None
+            raise localized(ProtocolError(f"the codec did not answer {what} within {self.connection.timeout:g} s"),
+                            "codec.err.timeout", what=_what(what), seconds=f"{self.connection.timeout:g}") from None
         except OSError as exc:
-            raise DeviceUnreachable(f"the Telnet session to the codec broke: {exc}") from None
+            raise localized(DeviceUnreachable(f"the Telnet session to the codec broke: {exc}"),
+                            "codec.err.broken", transport="Telnet", error=str(exc)) from None
         if not chunk:
-            raise DeviceUnreachable(f"the codec closed the Telnet session while answering {what}")
+            raise localized(DeviceUnreachable(f"the codec closed the Telnet session while answering {what}"),
+                            "codec.err.closed", transport="Telnet", what=_what(what))
         codec = self.codec
         if codec.state != "data" or IAC in chunk:  # Telnet commands only then (an IAC may end the last read)
             chunk = codec.decode(chunk)

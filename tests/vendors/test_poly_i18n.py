@@ -131,14 +131,14 @@ def test_group_series_auth_failure(tmp_path, transport):
 
 
 def test_session_errors_without_text_get_the_drivers_sentence(tmp_path):
-    """The Telnet/SSH session code may raise English-only errors: the driver gives them a Vietnamese
-    sentence from what it was doing, keeps their own English words, and never replaces a text they carry."""
+    """An error that reaches the driver without a text (the links localise their own) gets a sentence in
+    both languages from what the driver was doing; a text it carries is never replaced."""
     config = make_config(tmp_path, {"vendor": "poly-gs", "transport": "ssh", "port": 2222,
                                     "ssh_fingerprint": "SHA256:" + "A" * 43})
     conn = driver_for(config).connection  # builds the Connection only: nothing is opened
     auth = _explained(DeviceAuthError("127.0.0.1 refused the password (it asked again)"), conn, None)
     assert auth.text.render("vi") == "tên tài khoản 'admin' hoặc mật khẩu không đúng (127.0.0.1)"
-    assert auth.text.render("en") == "127.0.0.1 refused the password (it asked again)"
+    assert auth.text.render("en") == "the user name 'admin' or the password is wrong (127.0.0.1)"
     broke = _explained(DeviceUnreachable("the SSH session to the codec broke: reset"), conn, "'status'")
     assert broke.text.render("vi") == "phiên SSH tới thiết bị đầu cuối bị ngắt khi đang đọc 'status'"
     slow = _explained(ProtocolError("the codec did not answer the greeting within 2 s"), conn, None)
@@ -232,8 +232,8 @@ def test_auto_unidentified_names_each_attempt(tmp_path):
     result = by_id(report)["codec.reachable"]
     assert result.status.value == "error"
     vi, en = result.message.render("vi"), result.message.render("en")
-    assert "không nhận ra loại thiết bị đầu cuối qua telnet: poly-gs: thiết bị đầu cuối không trả lời đúng khi đăng " \
-           "nhập qua Telnet" in vi
+    assert "không nhận ra loại thiết bị đầu cuối qua telnet: poly-gs: thiết bị đầu cuối không trả lời lời nhắc đăng " \
+           "nhập trong 1 giây" in vi
     assert "could not identify the codec on telnet: poly-gs: the codec " in en and en.endswith("within 1 s")
 
 
@@ -278,5 +278,5 @@ def test_check_command_in_both_languages(tmp_path):
         reports[lang] = json.loads(proc.stdout)
     login = {lang: next(c for c in r["checks"] if c["id"] == "codec.login") for lang, r in reports.items()}
     assert login["vi"]["status"] == login["en"]["status"] == "fail"
-    assert "hoặc mật khẩu không đúng" in login["vi"]["message"]
+    assert "từ chối mật khẩu" in login["vi"]["message"]
     assert "refused the password" in login["en"]["message"] and not VIETNAMESE.search(login["en"]["message"])
