@@ -242,7 +242,7 @@ class OpenSshShell:
         path = secret_path(connection)
         env = _child_env({"SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force", "TERM": term,
                           ASKPASS_FILE_ENV: str(path) if path else ""})
-        slave = None
+        slave = master = None
         try:
             if pty_cols is not None:
                 master, slave = os.openpty()
@@ -259,6 +259,8 @@ class OpenSshShell:
                 self._out = self.proc.stdout.fileno()  # type: ignore[union-attr]
         except OSError as exc:
             self._cleanup_files()
+            if master is not None:
+                os.close(master)
             raise localized(ProtocolError(f"cannot start ssh: {exc.strerror or exc}"),
                             "codec.ssh.start_failed", error=str(exc.strerror or exc)) from None
         finally:
