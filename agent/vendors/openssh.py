@@ -34,10 +34,8 @@ itself fails (host key, login, connection), classified from its messages.
 
 from __future__ import annotations
 
-import base64
 import errno
 import fcntl
-import hashlib
 import os
 import pwd
 import re
@@ -58,7 +56,7 @@ from typing import Any
 from agent.errors import DeviceAuthError, DeviceUnreachable, HostKeyMismatch, ProtocolError
 from agent.i18n import register
 from agent.vendors.base import Connection, HostKeyUnknown, localized
-from agent.vendors.pinning import host_entry, pinned_ssh_key  # also registers the codec.pin.* texts
+from agent.vendors.pinning import fingerprint_of, host_entry, pinned_ssh_key  # also registers codec.pin.*
 
 ASKPASS_PROGRAM = "hntht-agent-askpass"
 ASKPASS_FILE_ENV = "HNTHT_ASKPASS_FILE"
@@ -158,12 +156,6 @@ def why_not_usable(connection: Connection) -> Any:
 
 
 # -- host keys ----------------------------------------------------------------------------------
-def fingerprint_of(blob_b64: str) -> str:
-    """OpenSSH style "SHA256:..." of a base64 public key blob (as in known_hosts)."""
-    digest = hashlib.sha256(base64.b64decode(blob_b64)).digest()
-    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
-
-
 def keyscan(host: str, port: int, timeout: float) -> list[tuple[str, str]]:
     """(key type, base64 blob) of every host key the server offers, read without logging in."""
     timeout_s = max(1, int(timeout + 0.999))

@@ -72,9 +72,18 @@ register({
 
 # -- fingerprints -------------------------------------------------------------------------------
 def ssh_fingerprint(key: Any) -> str:
-    """OpenSSH style: SHA256:<base64 without padding> of the public key blob."""
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+    """OpenSSH style: SHA256:<base64 without padding> of a paramiko key's public blob."""
+    return blob_fingerprint(key.asbytes())
+
+
+def blob_fingerprint(blob: bytes) -> str:
+    """OpenSSH style "SHA256:<base64 without padding>" of a public key blob."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def fingerprint_of(blob_b64: str) -> str:
+    """The fingerprint of a base64 public key blob as known_hosts and ssh-keyscan write it."""
+    return blob_fingerprint(base64.b64decode(blob_b64))
 
 
 def tls_fingerprint(der: bytes) -> str:
@@ -114,8 +123,6 @@ def read_known_hosts(path: Path) -> dict[str, list[tuple[str, str]]]:
 
 def pinned_ssh_key(connection: Connection) -> tuple[str, str] | None:
     """(key type, fingerprint) pinned for this host, or None."""
-    from agent.vendors.openssh import fingerprint_of
-
     path = connection.known_hosts
     if not path.exists():
         return None

@@ -196,7 +196,7 @@ def test_keyscan_and_known_hosts_agree_with_paramiko(clean, tmp_path):
     (kind, fingerprint) = pinning.pinned_ssh_key(conn)
     assert fingerprint == pinning.ssh_fingerprint(clean.host_key) and kind == clean.host_key.get_name()
     offered = openssh.keyscan("127.0.0.1", clean.ssh_port, 3.0)
-    assert (kind, fingerprint) in [(k, openssh.fingerprint_of(b)) for k, b in offered]
+    assert (kind, fingerprint) in [(k, pinning.fingerprint_of(b)) for k, b in offered]
 
 
 def test_the_service_never_loads_paramiko_with_openssh(clean, tmp_path):
