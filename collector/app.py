@@ -15,12 +15,12 @@ from typing import Optional
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, schemas, security
-from .asgi import RETRY_AFTER_UNAVAILABLE, CollectorApp, IngestRequest, json_headers
+from .asgi import CollectorApp, IngestRequest, error_response, json_headers, unavailable
 from .authcache import VerifiedTokens
 from .config import Settings
 from .errors import ApiError, StorageUnavailable
@@ -44,13 +44,6 @@ def _loads(data: bytes):
         return json.loads(data, parse_constant=_json_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
-
-
-def error_response(exc: ApiError) -> JSONResponse:
-    err = {"code": exc.code, "message": exc.message}
-    if exc.details:
-        err["details"] = exc.details
-    return JSONResponse({"error": err}, status_code=exc.status, headers=exc.headers)
 
 
 async def read_body(request: IngestRequest, cap: int) -> bytes:
@@ -164,8 +157,7 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
     @app.exception_handler(StorageUnavailable)
     async def _unavailable(request: Request, exc: StorageUnavailable):
         log.warning("storage unavailable: %s", exc)
-        return error_response(ApiError(503, "unavailable", "database temporarily unavailable",
-                                       headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}))
+        return error_response(unavailable())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):

@@ -18,6 +18,7 @@ from typing import Awaitable, Callable, Optional
 
 from fastapi import FastAPI
 from starlette.requests import ClientDisconnect
+from starlette.responses import JSONResponse
 
 from .errors import ApiError, StorageUnavailable
 
@@ -60,15 +61,23 @@ class IngestRequest:
 Handler = Callable[[IngestRequest], Awaitable[tuple[int, list, bytes]]]
 
 
-def error_body(exc: ApiError) -> tuple[int, list, bytes]:
-    """The `{"error": ...}` answer, rendered as Starlette's JSONResponse renders it (same bytes, same
-    header order: the error's own headers, then content-length and content-type)."""
-    from starlette.responses import JSONResponse
-
+def error_response(exc: ApiError) -> JSONResponse:
+    """The API's `{"error": ...}` answer, for every route (FastAPI's handlers and the ingest endpoints)."""
     err = {"code": exc.code, "message": exc.message}
     if exc.details:
         err["details"] = exc.details
-    response = JSONResponse({"error": err}, status_code=exc.status, headers=exc.headers)
+    return JSONResponse({"error": err}, status_code=exc.status, headers=exc.headers)
+
+
+def unavailable() -> ApiError:
+    """The database is gone for now: 503, and when to try again."""
+    return ApiError(503, "unavailable", "database temporarily unavailable",
+                    headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
+
+
+def error_body(exc: ApiError) -> tuple[int, list, bytes]:
+    """:func:`error_response` as (status, raw headers, body) for a plain ASGI send."""
+    response = error_response(exc)
     return response.status_code, response.raw_headers, response.body
 
 
@@ -91,8 +100,7 @@ class IngestEndpoint:
             status, headers, body = error_body(exc)
         except StorageUnavailable as exc:
             log.warning("storage unavailable: %s", exc)
-            status, headers, body = error_body(ApiError(503, "unavailable", "database temporarily unavailable",
-                                                        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}))
+            status, headers, body = error_body(unavailable())
         except Exception as exc:
             log.error("internal error on %s %s: %s", scope["method"], scope["path"], type(exc).__name__)
             status, headers, body = error_body(ApiError(500, "internal", "internal error"))
