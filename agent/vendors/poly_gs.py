@@ -743,7 +743,8 @@ class TelnetCodec:
 
     @staticmethod
     def encode(text: str) -> bytes:
-        return text.encode("ascii").replace(bytes((IAC,)), bytes((IAC, IAC)))
+        # ASCII (the allow-list's commands) never holds 0xFF, so there is no IAC to double.
+        return text.encode("ascii")
 
 
 class _TelnetLink(_Link):

@@ -170,7 +170,9 @@ def test_telnet_codec_split_iac_and_escapes():
     assert out == b"abc\xffd"
     assert codec.take_replies() == bytes((255, 253, 1))
     assert codec.decode(bytes((255, 250, 24, 1, 255, 240)) + b"x") == b"x"  # sub-negotiation skipped
-    assert TelnetCodec.encode("a\u00ff") if False else True
+    assert TelnetCodec.encode("volume get\r\n") == b"volume get\r\n"
+    with pytest.raises(UnicodeEncodeError):  # commands are ASCII: nothing that could be a 0xFF (IAC) byte
+        TelnetCodec.encode("a\u00ff")
 
 
 FORBIDDEN = ["dial manual 384 1234 h323", "hangup all", "preset near go 1", "preset near set 2", "camera near move left",
