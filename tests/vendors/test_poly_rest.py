@@ -20,7 +20,7 @@ def rest_config(tmp_path, sim, expect=None, **extra):
     if expect:
         codec["expect"] = expect
     codec.update(extra)
-    return make_config(tmp_path, codec, budget=extra.pop("budget", 15.0) if False else 15.0)
+    return make_config(tmp_path, codec, budget=15.0)
 
 
 def check(tmp_path, state, expect=None, password=CANARY):
