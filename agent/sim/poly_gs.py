@@ -85,6 +85,7 @@ class GSState:
     unregistered: bool = False
     in_call: bool = False
     call_setup: bool = False
+    ring_at: int = 0  # an incoming call starts ringing while the device answers its N-th command (0: never)
     call_dropped: bool = False
     video_720p: bool = False
     delay: float = 0.0
@@ -287,6 +288,8 @@ class PolyGSSim:
                 answer = self.answer(command)
                 if self.state.regreet and count % 3 == 0:
                     answer = self._greeting() + answer
+                if count == self.state.ring_at:  # the callstate notification, pushed ahead of the answer
+                    answer = ["cs: call[35] chan[0] dialstr[192.168.1.103] state[RINGING]"] + answer
                 self._say(io, "".join(line + EOL for line in answer) + "-> ")
         finally:
             with self._lock:

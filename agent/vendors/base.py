@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, Callable, ClassVar, Protocol, Sequence
 
 from agent.errors import DeviceError, ProbeError
 from agent.i18n import Text, register
@@ -158,24 +158,49 @@ class Wire(Protocol):
 SENT_KEPT = 512  # commands a session remembers for diagnostics and tests (a poll sends 3-20)
 
 
+def _trailing_nones(results: list[Any]) -> int:
+    count = 0
+    for result in reversed(results):
+        if result is not None:
+            break
+        count += 1
+    return count
+
+
 class _Guard:
     """Holds the only reference to the wire's exchange function, behind the allow-list."""
 
-    __slots__ = ("_exchange", "_close", "_allowed", "sent")
+    __slots__ = ("_exchange", "_exchange_many", "_close", "_allowed", "sent")
 
     def __init__(self, allowed: AllowList, wire: Wire) -> None:
         self._allowed = allowed
         self._exchange: Callable[[str], Any] = wire.exchange
+        self._exchange_many: Callable[..., list[Any]] | None = getattr(wire, "exchange_many", None)
         self._close: Callable[[], None] = wire.close
         self.sent: list[str] = []
 
     def send(self, command: str) -> Any:
         self._allowed.check(command)
+        self._record((command,))
+        return self._exchange(command)
+
+    def send_many(self, commands: Sequence[str], **how: Any) -> list[Any]:
+        for command in commands:  # all of them before the first goes out
+            self._allowed.check(command)
+        if self._exchange_many is None:
+            return [self.send(command) for command in commands]
+        self._record(commands)
+        results = self._exchange_many(commands, **how)
+        unsent = _trailing_nones(results)
+        if unsent:  # the wire stopped early: those were never sent
+            del self.sent[len(self.sent) - unsent:]
+        return results
+
+    def _record(self, commands: Sequence[str]) -> None:
         sent = self.sent
-        sent.append(command)
+        sent.extend(commands)
         if len(sent) > 2 * SENT_KEPT:  # a kept session lives for weeks: keep only the recent commands
             del sent[:-SENT_KEPT]
-        return self._exchange(command)
 
     def close(self) -> None:
         try:
@@ -252,7 +277,7 @@ class CodecDriver:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for forbidden in ("send", "_guard_for"):
+        for forbidden in ("send", "send_many", "_guard_for"):
             if forbidden in cls.__dict__:
                 raise TypeError(f"{cls.__name__} may not override {forbidden}(): it is the read-only guard")
 
@@ -302,6 +327,19 @@ class CodecDriver:
             self.ALLOWED.check(command)  # refuse a forbidden command even without a session
             raise _no_session(self.name)
         return guard.send(command)
+
+    def send_many(self, commands: Sequence[str], **how: Any) -> list[Any]:
+        """Several reads in one go, every one checked against the allow-list before the first is sent.
+
+        A wire with ``exchange_many(commands, **how)`` gets them together (it may overlap them, and says
+        per command what came back); any other wire gets them one by one through ``send``.
+        """
+        guard = self._guard
+        if guard is None:
+            for command in commands:
+                self.ALLOWED.check(command)
+            raise _no_session(self.name)
+        return guard.send_many(commands, **how)
 
     @property
     def sent(self) -> list[str]:

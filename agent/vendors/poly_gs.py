@@ -13,7 +13,10 @@ One poll sends ``callinfo all`` FIRST.  If a call is being set up (any call not 
 Reference says "do not send any commands while an incoming or outgoing call is being established" —
 and every value that was not read is null with that reason.  Otherwise: ``status``, registration
 servers, network, uptime, call rate, audio, echo canceller, displays, and in a call ``netstats`` /
-``advnetstats``.  Commands are ``command_gap`` seconds apart (the HDX IRM asks for about 200 ms).
+``advnetstats``; a call notification that arrives meanwhile and says a call is being set up stops the
+poll there, with the same reason.  Each command goes out ``command_gap`` seconds after the device's
+prompt ended the answer before (the HDX IRM asks for about 200 ms), and that answer is parsed while the
+device works on the next one.
 
 What the API does not expose becomes null with a reason: camera presets (there is no list command:
 ``preset near go N`` would move the camera), standby state, the main camera's signal format outside a
@@ -26,7 +29,7 @@ import codecs
 import functools
 import socket
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError
 from agent.i18n import Text, register
@@ -246,30 +249,52 @@ class PolyGSDriver(CodecDriver):
             self._setup = "call {} is {}".format(*self._setup_call)
         if self._setup:
             return  # nothing more: the IRM forbids commands while a call is established
-        for command in IDLE_READS:
-            self._read(command)
-        if any(c.state in CONNECTED for c in infos):
-            for command in CALL_READS:
-                self._read(command)
+        reads = IDLE_READS + (CALL_READS if any(c.state in CONNECTED for c in infos) else ())
+        self._read_all(reads, halt=self._call_setup_began())
 
     def _end_poll(self) -> None:
         self._answers = {}
 
     def _read(self, command: str) -> list[str] | None:
-        """Send one read; a refusal (error:/info:) is remembered as the reason, not raised."""
-        if command in self._answers:
-            return self._answers[command]
-        if self._answers and self.command_gap:
-            time.sleep(self.command_gap)
+        """One read; a refusal (error:/info:) is remembered as the reason, not raised."""
+        if command not in self._answers:
+            self._read_all((command,))
+        return self._answers.get(command)
+
+    def _read_all(self, commands: tuple[str, ...], halt: Callable[[], bool] | None = None) -> None:
+        """Send the reads not yet answered this poll, paced by ``command_gap``; refusals become reasons."""
+        todo = [command for command in commands if command not in self._answers]
         try:
-            self._answers[command] = self.send(command)
-        except CommandRefused as exc:
-            self._answers[command] = None
-            self._refused[command] = exc.line
+            results = self.send_many(todo, gap=self.command_gap, halt=halt)
         except DeviceError as exc:
-            _explained(exc, self.connection, repr(command))
+            awaiting = self._wire_ref.awaiting if self._wire_ref else None
+            _explained(exc, self.connection, repr(awaiting) if awaiting else None)
             raise
-        return self._answers[command]
+        for command, result in zip(todo, results):
+            if isinstance(result, CommandRefused):
+                self._answers[command] = None
+                self._refused[command] = result.line
+            elif result is not None:
+                self._answers[command] = result
+
+    def _call_setup_began(self) -> Callable[[], bool]:
+        """A check, before each further read, that no call began to be set up since now (the IRM: no
+        commands while a call is being established); when one did, the poll stops and says why."""
+        stream = self._wire_ref.stream if self._wire_ref else None
+        if stream is None:
+            return lambda: False
+        seen = stream.call_events_seen
+
+        def began() -> bool:
+            if stream.call_events_seen == seen:
+                return False  # the usual case: no call notification at all
+            event = _setup_event(stream.call_events)
+            if event is None:
+                return False
+            self._setup_call = event
+            self._setup = "call {} is {}".format(*event)
+            return True
+        return began
 
     def _why(self, command: str) -> Text:
         if self._setup:
@@ -371,7 +396,7 @@ class PolyGSDriver(CodecDriver):
     def _call_stats(self, call: m.Call, info: CallInfo, index: int, net: dict, adv: dict) -> None:
         base = f"calls[{call.id}]"
         stats_why: Text | None = None
-        if self._setup:
+        if self._setup and not net:  # a call began to be set up before the statistics were read
             stats_why = self._why("netstats")
         elif info.state not in CONNECTED:
             stats_why = Text("codec.gs.call_state", state=info.state)
@@ -577,6 +602,8 @@ class _TextWire:
         self.closed = False
         self._prompt = False
         self._tail = ""  # the last two characters read, for a prompt split across reads
+        self._answered_at = 0.0  # monotonic time of the device's last finished answer (pacing)
+        self.awaiting: str | None = None  # the command whose answer is being read (for error messages)
         if connection.transport == "telnet":
             self.link: _Link = _TelnetLink(connection)
         else:
@@ -589,22 +616,15 @@ class _TextWire:
         self.stream.pending.clear()  # prompts and login noise
 
     def read_until(self, done: Callable[[], Any], what: str) -> Any:
+        """Read until ``done()`` returns something (the login's prompt or greeting)."""
         deadline = time.monotonic() + self.timeout
-        got = 0  # the cap is per answer: a kept session reads a few KB a poll for days
+        got = 0
         while True:
             result = done()
             if result is not None:
                 return result
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise localized(ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s"),
-                                "codec.err.timeout", what=_what(what), seconds=f"{self.timeout:g}")
-            data = self.link.recv(left, what)
-            got += len(data)
-            self.received += len(data)
-            if got > MAX_ANSWER_BYTES * 16:
-                raise localized(ProtocolError("the codec sent far more text than a status read: not a Poly text API"),
-                                "codec.gs.flood")
+            data = self._recv(deadline, what)
+            got = self._count(got, data)
             if not self._prompt:
                 recent = self._tail + data
                 self._prompt = "-> " in recent  # also a prompt split across reads
@@ -612,13 +632,94 @@ class _TextWire:
             self.stream.feed(data)
 
     def exchange(self, command: str) -> Any:
-        self.stream.expect(command)
+        result = self.exchange_many((command,))[0]
+        if isinstance(result, CommandRefused):
+            raise result
+        return result
+
+    def exchange_many(self, commands: Sequence[str], gap: float = 0.0,
+                      halt: Callable[[], bool] | None = None) -> list[Any]:
+        """Several reads, each sent once the device has finished the one before; per command its answer
+        lines, its refusal (a CommandRefused) or None when ``halt()`` stopped the batch before it.
+
+        A read that ends with the prompt means the device is ready: the next command goes out before
+        that read is parsed, so parsing overlaps the device's work on the next answer (a text API's time
+        is its round trips).  The answers are still taken in order from the same stream, by their own
+        rules, so a prompt that comes early or late changes only when a command is sent, never which
+        lines answer it.  A read that holds a call notification is parsed first and ``halt()`` asked
+        (the IRM: no command while a call is being established).  Commands are at least ``gap`` seconds
+        after the device's previous answer (the HDX IRM asks for about 200 ms).
+        """
+        stream, link, total = self.stream, self.link, len(commands)
+        results: list[Any] = [None] * total
+        for command in commands:
+            stream.expect(command)
+        sent = 0
+
+        def send_next() -> bool:
+            nonlocal sent
+            if halt is not None and halt():
+                return False
+            if gap:
+                wait = self._answered_at + gap - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            self._send(commands[sent])
+            sent += 1
+            return True
+
+        if not total or not send_next():
+            return results
+        for index, command in enumerate(commands):
+            self.awaiting = command
+            what = repr(command)
+            deadline = time.monotonic() + self.timeout  # per answer: a device busy on the one before is slow
+            got = 0
+            while True:
+                try:
+                    answer = stream.take(command)
+                except CommandRefused as refusal:
+                    answer = refusal
+                if answer is not None:
+                    break
+                data = self._recv(deadline, what)
+                got = self._count(got, data)
+                if (sent == index + 1 < total and data.endswith("-> ") and "call[" not in data
+                        and "notification:" not in data):
+                    self._answered_at = time.monotonic()
+                    if not send_next():
+                        total = sent
+                stream.feed(data)
+            results[index] = answer
+            if sent == index + 1:  # answered before its prompt, or its last read held a call notification
+                self._answered_at = time.monotonic()
+                if sent == total or not send_next():
+                    break
+        self.awaiting = None
+        return results
+
+    def _send(self, command: str) -> None:
         try:
             self.link.send(command + "\r\n")
         except OSError as exc:
             raise localized(DeviceUnreachable(f"the session to the codec broke: {exc}"),
                             "codec.gs.broke", error=str(exc)) from None
-        return self.read_until(functools.partial(self.stream.take, command), repr(command))
+
+    def _recv(self, deadline: float, what: str) -> str:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise localized(ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s"),
+                            "codec.err.timeout", what=_what(what), seconds=f"{self.timeout:g}")
+        return self.link.recv(left, what)
+
+    def _count(self, got: int, data: str) -> int:
+        """Bytes read for the current answer; the cap is per answer (a kept session reads for days)."""
+        got += len(data)
+        self.received += len(data)
+        if got > MAX_ANSWER_BYTES * 16:
+            raise localized(ProtocolError("the codec sent far more text than a status read: not a Poly text API"),
+                            "codec.gs.flood")
+        return got
 
     def close(self) -> None:
         # No logout command: closing the socket ends the API session on the codec (and frees its slot).

@@ -178,6 +178,7 @@ class AnswerStream:
     echoes: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # lines no command claimed (async notifications, ...)
     call_events: list[str] = field(default_factory=list)  # "cs: call[..] state[..]" / "notification:callstatus:..."
+    call_events_seen: int = 0  # how many call events ever arrived (call_events keeps the last 20)
     partial: str = ""  # an unfinished line: answers arrive in arbitrary pieces
     echo_chunks: set[str] = field(default_factory=set, repr=False)  # "volume get\r\n": an echo read alone
 
@@ -207,6 +208,7 @@ class AnswerStream:
                 continue
             if line.startswith(_CALL_EVENTS):
                 self.call_events.append(line)
+                self.call_events_seen += 1
                 del self.call_events[:-20]
                 # "cs: call[N] inactive" is also the answer to getcallstate: keep it claimable
                 if not line.startswith("cs: "):

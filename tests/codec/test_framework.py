@@ -83,6 +83,52 @@ def test_send_cannot_be_overridden():
                 return None
 
 
+@pytest.mark.parametrize("name", ["send", "send_many"])
+def test_the_guarded_senders_cannot_be_overridden(name):
+    with pytest.raises(TypeError):
+        type("Sneaky", (CodecDriver,), {name: lambda self, *a, **k: None})
+
+
+def test_a_batch_with_one_forbidden_command_sends_none(tmp_path):
+    drv = Toy(conn(tmp_path))
+    with drv:
+        with pytest.raises(CommandNotAllowed):
+            drv.send_many(["xStatus Audio", "xCommand Dial Number: 1", "xStatus Call"])
+        assert drv.wire.received == [] and drv.sent == []
+        # a wire without exchange_many gets the batch one command at a time
+        assert drv.send_many(["xStatus Audio", "xStatus Call"]) == ["ok", "ok"]
+    assert drv.wire.received == ["xStatus Audio", "xStatus Call"]
+    with pytest.raises(CommandNotAllowed):
+        drv.send_many(["xCommand Standby Activate"])  # no session: refused all the same
+
+
+def test_a_batch_stopped_early_records_only_what_went_out():
+    from agent.vendors.base import AllowList, _Guard
+
+    class Wire:
+        def __init__(self):
+            self.received = []
+
+        def exchange(self, command):
+            raise AssertionError("a batch goes to exchange_many")
+
+        def exchange_many(self, commands, halt_after=None):
+            out = []
+            for command in commands:
+                out.append(None if len(self.received) >= halt_after else "ok")
+                if out[-1]:
+                    self.received.append(command)
+            return out
+
+        def close(self):
+            pass
+
+    wire = Wire()
+    guard = _Guard(AllowList("t", r"status [0-9]+"), wire)
+    assert guard.send_many(["status 1", "status 2", "status 3"], halt_after=2) == ["ok", "ok", None]
+    assert guard.sent == wire.received == ["status 1", "status 2"]
+
+
 def test_allowed_command_reaches_the_wire(tmp_path):
     drv = Toy(conn(tmp_path))
     with drv:

@@ -80,6 +80,23 @@ def test_call_being_set_up_sends_nothing_more(tmp_path):
     assert "deferred" in run.status.raw
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole answers", "answers in pieces"])
+def test_call_ringing_mid_poll_stops_the_poll(tmp_path, chunked):
+    """A call that starts ringing while the poll runs (its callstate notification comes with the fourth
+    answer): not one more command goes out, and what was not read says why."""
+    report, sim = check(tmp_path, GSState(ring_at=4, chunked=chunked))
+    assert sim.commands == ["callinfo all", "status", "gatekeeperip get", "systemsetting get sipregistrarserver"]
+    results = by_id(report)
+    assert results["codec.registration"].status.value == "pass"  # read before the call rang
+    ip = results["codec.ip"]
+    assert ip.status.value == "error"
+    assert "call 35 is ringing" in ip.message.render("en")
+    assert "cuộc gọi 35 đang được thiết lập" in ip.message.render("vi")
+    run = next(r for r in report.runs if r.name == "codec")
+    assert run.status.raw["deferred"] == "call 35 is ringing"
+    assert run.status.network.ip is None and "being set up" in run.status.reason("network.ip").render("en")
+
+
 def test_call_dropped_reason(tmp_path):
     report, _ = check(tmp_path, GSState(call_dropped=True))
     status = next(r for r in report.runs if r.name == "codec").status

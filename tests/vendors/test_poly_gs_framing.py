@@ -3,13 +3,16 @@ and Telnet commands split across reads must give the same status as whole answer
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from agent.errors import ProtocolError
 from agent.model import to_plain
 from agent.secrets import Secret
 from agent.sim.poly_gs import GSState, PolyGSSim
 from agent.vendors.base import Connection
-from agent.vendors.poly_gs import PolyGSDriver, _TelnetLink
+from agent.vendors.poly_gs import PolyGSDriver, _prompt_seen, _TelnetLink
 from tests.vendors.poly_peers import CANARY, GS_CAPTURE
 
 WONT_TTYPE = bytes((255, 252, 24))
@@ -62,6 +65,16 @@ def test_answers_in_pieces_read_as_whole_answers(tmp_path, reads, size):
     assert len(reads) > 100  # the pieces did arrive as pieces (1.6 KB in 1-5 byte writes, 1 ms apart)
 
 
+def drain(wire) -> None:
+    time.sleep(0.1)  # the simulator writes a byte a millisecond: the greeting's last bytes are out by now
+    try:
+        while True:
+            wire.link.recv(0.05, "leftovers")
+    except ProtocolError:  # nothing more within 50 ms
+        pass
+    assert not wire._prompt
+
+
 def test_prompt_split_across_reads_is_seen(tmp_path, reads):
     """The prompt flag (the SSH login waits on it) also when "-> " comes in two or three reads."""
     for _attempt in range(5):
@@ -72,17 +85,35 @@ def test_prompt_split_across_reads_is_seen(tmp_path, reads):
                 drv.open()
                 wire = drv._wire_ref
                 assert not wire._prompt  # the Telnet login reads without the flag
+                drain(wire)  # the greeting's prompt, if the login left it unread
                 reads.clear()
-                # an answer is taken as soon as its line is complete: the prompt after it is read next time
-                assert drv.send("volume get") == ["volume 39"]
-                assert drv.send("ipaddress get") == ["ipaddress 172.31.254.151"]
-                assert "volume 39\r\r\n-> ipaddress get" in "".join(reads)
+                wire.link.send("volume get\r\n")
+                # the wire's own reader, as the SSH login uses it
+                wire.read_until(lambda: True if _prompt_seen(wire) else None, "the prompt")
+                assert "".join(reads).endswith("volume 39\r\r\n-> ")
                 if not any("-> " in r for r in reads):  # the prompt came in pieces
                     assert wire._prompt
                     return
             finally:
                 drv.close()
     pytest.fail("the simulator's prompt never arrived split in five sessions")
+
+
+def test_answer_taken_before_its_prompt_does_not_shift_the_next(tmp_path, reads):
+    """A read that completes an answer but not yet its prompt: the next command goes out then, and the
+    late prompt is read with the next answer, which is still that command's own."""
+    with PolyGSSim(GS_CAPTURE, transport="telnet", password=CANARY,
+                   state=GSState(chunked=True, chunk_size=3)) as sim:
+        drv = driver(sim, tmp_path)
+        try:
+            drv.open()
+            assert drv.send("volume get") == ["volume 39"]
+            assert drv.send("ipaddress get") == ["ipaddress 172.31.254.151"]
+            assert drv.send_many(["mute near get", "videocallrate get"]) == [["mute near off"],
+                                                                              ["videocallrate 1024"]]
+        finally:
+            drv.close()
+    assert sim.commands == ["volume get", "ipaddress get", "mute near get", "videocallrate get"]
 
 
 def test_greeting_after_the_password_prompt(tmp_path):

@@ -1,0 +1,121 @@
+"""poly-gs sends each read once the device's prompt says it finished the one before, and parses that
+answer while the device works on the next; against the simulator on a real Telnet socket."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from agent.model import to_plain
+from agent.secrets import Secret
+from agent.sim.poly_gs import GSState, PolyGSSim
+from agent.vendors.base import CommandNotAllowed, Connection
+from agent.vendors.poly_gs import CALL_READS, IDLE_READS, PolyGSDriver, _TelnetLink
+from agent.vendors.poly_gs_text import AnswerStream
+from tests.vendors.poly_peers import CANARY, GS_CAPTURE
+
+
+@pytest.fixture
+def events(monkeypatch):
+    """("send", command, t) / ("read", text, t) / ("parse", text, t), in the order they happened."""
+    seen: list[tuple[str, str, float]] = []
+    send, recv, feed = _TelnetLink.send, _TelnetLink.recv, AnswerStream.feed
+
+    def sending(self, text):
+        seen.append(("send", text.strip(), time.monotonic()))
+        return send(self, text)
+
+    def reading(self, timeout, what):
+        text = recv(self, timeout, what)
+        seen.append(("read", text, time.monotonic()))
+        return text
+
+    def parsing(self, text):
+        seen.append(("parse", text, time.monotonic()))
+        return feed(self, text)
+
+    monkeypatch.setattr(_TelnetLink, "send", sending)
+    monkeypatch.setattr(_TelnetLink, "recv", reading)
+    monkeypatch.setattr(AnswerStream, "feed", parsing)
+    return seen
+
+
+def driver(sim: PolyGSSim, tmp_path, gap: float) -> PolyGSDriver:
+    conn = Connection("127.0.0.1", "telnet", sim.port, "admin", Secret(CANARY, "codec password"), 5.0, tmp_path,
+                      allow_insecure=True)
+    drv = PolyGSDriver(conn)
+    drv.command_gap = gap
+    return drv
+
+
+def poll(tmp_path, state: GSState, gap: float = 0.0) -> tuple[dict, list[str]]:
+    with PolyGSSim(GS_CAPTURE, transport="telnet", password=CANARY, state=state) as sim:
+        drv = driver(sim, tmp_path, gap)
+        try:
+            drv.open()
+            status = to_plain(drv.poll())
+        finally:
+            drv.close()
+    status["raw"].pop("_poll_ms")
+    return status, sim.commands
+
+
+def test_next_command_goes_out_before_the_answer_is_parsed(tmp_path, events):
+    poll(tmp_path, GSState(in_call=True))
+    sends = [i for i, event in enumerate(events) if event[0] == "send"]
+    assert [events[i][1] for i in sends] == ["callinfo all", *IDLE_READS, *CALL_READS]
+    ahead = 0
+    for before, after in zip(sends[1:], sends[2:]):  # the batch after callinfo: each send but the first
+        prompt = max(i for i in range(before, after) if events[i][0] == "read" and events[i][1].endswith("-> "))
+        kinds = [event[0] for event in events[prompt:prompt + 3]]
+        if kinds == ["read", "send", "parse"] and events[prompt + 2][1] == events[prompt][1]:
+            ahead += 1  # the read that ended with the prompt was parsed after the next command went out
+    assert ahead == len(IDLE_READS + CALL_READS) - 1
+
+
+def test_overlapped_poll_reads_what_a_paced_poll_reads(tmp_path, events):
+    overlapped, sent = poll(tmp_path, GSState(in_call=True))
+    paced, paced_sent = poll(tmp_path, GSState(in_call=True), gap=0.01)
+    assert overlapped == paced and sent == paced_sent
+
+
+def test_commands_keep_the_gap_after_each_answer(tmp_path, events):
+    """The HDX IRM's pause between commands counts from the device's answer (its prompt)."""
+    gap = 0.04
+    _status, commands = poll(tmp_path, GSState(), gap=gap)
+    assert commands == ["callinfo all", *IDLE_READS]
+    last_prompt = None
+    checked = 0
+    for kind, text, at in events:
+        if kind == "read" and text.endswith("-> "):
+            last_prompt = at
+        elif kind == "send" and text in commands and text != "callinfo all":
+            assert at - last_prompt >= gap, f"{text!r} went out {at - last_prompt:.3f} s after the prompt"
+            checked += 1
+    assert checked == len(IDLE_READS)
+
+
+def test_a_batch_is_checked_whole_before_anything_is_sent(tmp_path):
+    with PolyGSSim(GS_CAPTURE, transport="telnet", password=CANARY) as sim:
+        drv = driver(sim, tmp_path, 0.0)
+        try:
+            drv.open()
+            with pytest.raises(CommandNotAllowed):
+                drv.send_many(["volume get", "preset near go 1"])
+            assert drv.send_many(["volume get"]) == [["volume 39"]]
+        finally:
+            drv.close()
+    assert sim.commands == ["volume get"]
+
+
+def test_a_refusal_in_a_batch_does_not_lose_the_other_answers(tmp_path):
+    with PolyGSSim(GS_CAPTURE, transport="telnet", password=CANARY, state=GSState(echocanceller_missing=True)) as sim:
+        drv = driver(sim, tmp_path, 0.0)
+        try:
+            drv.open()
+            volume, echo, rate = drv.send_many(["volume get", "echocanceller get", "videocallrate get"])
+        finally:
+            drv.close()
+    assert volume == ["volume 39"] and rate == ["videocallrate 1024"]
+    assert echo.line.startswith("error:")
