@@ -26,7 +26,6 @@ call, and the MAC address.
 from __future__ import annotations
 
 import codecs
-import functools
 import socket
 import time
 from typing import Any, Callable, Sequence
@@ -218,10 +217,12 @@ class PolyGSDriver(CodecDriver):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
         self._answers: dict[str, list[str] | None] = {}
+        self._parses: dict[str, Any] = {}  # command -> its parsed answer, or the ProtocolError parsing raised
         self._refused: dict[str, str] = {}
         self._setup: str | None = None  # "call 34 is connecting" (raw.deferred)
         self._setup_call: tuple[str, str] = ("", "")  # (call id, state) for the reason
-        self._wire_ref: _TextWire | None = None
+        # The session's answer stream (greeting, call notifications), not the wire: only the guard may send.
+        self._stream: AnswerStream | None = None
 
     # -- session ------------------------------------------------------------------------------
     def _open_wire(self) -> Wire:
@@ -230,16 +231,16 @@ class PolyGSDriver(CodecDriver):
         except DeviceError as exc:
             _explained(exc, self.connection, None)
             raise
-        self._wire_ref = wire
+        self._stream = wire.stream
         return wire
 
     # -- one poll -------------------------------------------------------------------------------
     def _begin_poll(self) -> None:
-        self._answers, self._refused, self._setup = {}, {}, None
-        calls = self._read("callinfo all")
-        infos = parse_callinfo(calls or [])
+        self._answers, self._parses, self._refused, self._setup = {}, {}, {}, None
+        self._read("callinfo all")
+        infos = self._parsed("callinfo all") or []
         setting_up = [c for c in infos if c.state not in CONNECTED]
-        events = self._wire_ref.stream.call_events if self._wire_ref else []
+        events = self._stream.call_events if self._stream else []
         recent = _setup_event(events)
         if setting_up:
             self._setup_call = (setting_up[0].id, setting_up[0].state)
@@ -253,7 +254,7 @@ class PolyGSDriver(CodecDriver):
         self._read_all(reads, halt=self._call_setup_began())
 
     def _end_poll(self) -> None:
-        self._answers = {}
+        self._answers, self._parses = {}, {}
 
     def _read(self, command: str) -> list[str] | None:
         """One read; a refusal (error:/info:) is remembered as the reason, not raised."""
@@ -264,23 +265,32 @@ class PolyGSDriver(CodecDriver):
     def _read_all(self, commands: tuple[str, ...], halt: Callable[[], bool] | None = None) -> None:
         """Send the reads not yet answered this poll, paced by ``command_gap``; refusals become reasons."""
         todo = [command for command in commands if command not in self._answers]
-        try:
-            results = self.send_many(todo, gap=self.command_gap, halt=halt)
-        except DeviceError as exc:
-            awaiting = self._wire_ref.awaiting if self._wire_ref else None
-            _explained(exc, self.connection, repr(awaiting) if awaiting else None)
-            raise
-        for command, result in zip(todo, results):
-            if isinstance(result, CommandRefused):
-                self._answers[command] = None
-                self._refused[command] = result.line
-            elif result is not None:
-                self._answers[command] = result
+        self.send_many(todo, gap=self.command_gap, halt=halt, on_answer=self._took)
+
+    def _took(self, command: str, result: list[str] | CommandRefused) -> None:
+        """One answer, as soon as the wire has it (the codec already works on the next command): kept,
+        and parsed now rather than after the last answer."""
+        if isinstance(result, CommandRefused):
+            self._answers[command] = None
+            self._refused[command] = result.line
+        else:
+            self._answers[command] = result
+            self._parses[command] = _parse(command, result)
+
+    def _parsed(self, command: str) -> Any:
+        """``command``'s answer parsed (None without an answer); a malformed one raises its ProtocolError
+        here, in the getter that needs it, as if it were parsed now."""
+        if command not in self._parses:
+            self._parses[command] = _parse(command, self._answers.get(command))
+        parsed = self._parses[command]
+        if isinstance(parsed, ProtocolError):
+            raise parsed
+        return parsed
 
     def _call_setup_began(self) -> Callable[[], bool]:
         """A check, before each further read, that no call began to be set up since now (the IRM: no
         commands while a call is being established); when one did, the poll stops and says why."""
-        stream = self._wire_ref.stream if self._wire_ref else None
+        stream = self._stream
         if stream is None:
             return lambda: False
         seen = stream.call_events_seen
@@ -305,10 +315,7 @@ class PolyGSDriver(CodecDriver):
         return Text("codec.gs.not_answered", command=command)
 
     def _value(self, command: str) -> str | None:
-        lines = self._answers.get(command)
-        if not lines:
-            return None
-        return get_value(lines, answer_prefix(command) or command)
+        return self._parsed(command)
 
     def raw(self) -> dict[str, Any]:
         out: dict[str, Any] = {f"greeting.{k}": v for k, v in self._greeting().items() if v}
@@ -321,7 +328,7 @@ class PolyGSDriver(CodecDriver):
         return out
 
     def _greeting(self) -> dict[str, str]:
-        return dict(self._wire_ref.stream.greeting) if self._wire_ref else {}
+        return dict(self._stream.greeting) if self._stream else {}
 
     # -- getters --------------------------------------------------------------------------------
     def get_facts(self) -> m.Facts:
@@ -351,10 +358,9 @@ class PolyGSDriver(CodecDriver):
         raise NotExposed(Text("codec.gs.no_standby"))
 
     def get_registration(self) -> m.Registration:
-        lines = self._answers.get("status")
-        if lines is None:
+        if self._answers.get("status") is None:
             raise NotExposed(self._why("status"))
-        st = parse_status(lines)
+        st = self._parsed("status") or {}
         reg = m.Registration()
         for proto, key, command in (("h323", "gatekeeper", "gatekeeperip get"),
                                     ("sip", "sipserver", "systemsetting get sipregistrarserver")):
@@ -381,11 +387,10 @@ class PolyGSDriver(CodecDriver):
         return reg
 
     def get_calls(self) -> list[m.Call]:
-        infos = parse_callinfo(self._answers.get("callinfo all") or [])
+        infos = self._parsed("callinfo all") or []
         calls = []
-        net_lines, adv_lines = self._answers.get("netstats"), self._answers.get("advnetstats")
-        net = parse_stats(net_lines) if net_lines else {}
-        adv = parse_stats(adv_lines) if adv_lines else {}
+        net = self._parsed("netstats") or {}
+        adv = self._parsed("advnetstats") or {}
         for index, info in enumerate(infos):
             call = m.Call(id=info.id, remote=info.number or info.name or None, direction=info.direction or None,
                           status=info.state or None, protocol=None)
@@ -497,7 +502,7 @@ class PolyGSDriver(CodecDriver):
 
     def get_audio(self) -> m.Audio:
         status = self._answers.get("status")
-        st = parse_status(status) if status else {}
+        st = self._parsed("status") or {}
         audio = m.Audio()
         mics = st.get("microphones")
         if mics is None:
@@ -538,6 +543,23 @@ class PolyGSDriver(CodecDriver):
 
     def get_presets(self) -> list[m.Preset]:
         raise NotExposed(Text("codec.gs.no_presets"))
+
+
+# How an answer is parsed; any other read is a ``get``: its value after the echoed setting name.
+_PARSERS: dict[str, Callable[[list[str]], Any]] = {
+    "callinfo all": parse_callinfo, "status": parse_status, "netstats": parse_stats, "advnetstats": parse_stats,
+}
+
+
+def _parse(command: str, lines: list[str] | None) -> Any:
+    """The parsed answer, None for no answer (or an empty one), or the ProtocolError it raised."""
+    if not lines:
+        return [] if lines is not None and command == "callinfo all" else None
+    parser = _PARSERS.get(command)
+    try:
+        return parser(lines) if parser else get_value(lines, answer_prefix(command) or command)
+    except ProtocolError as exc:
+        return exc
 
 
 def _explained(exc: DeviceError, connection: Connection, what: str | None) -> DeviceError:
@@ -603,7 +625,6 @@ class _TextWire:
         self._prompt = False
         self._tail = ""  # the last two characters read, for a prompt split across reads
         self._answered_at = 0.0  # monotonic time of the device's last finished answer (pacing)
-        self.awaiting: str | None = None  # the command whose answer is being read (for error messages)
         if connection.transport == "telnet":
             self.link: _Link = _TelnetLink(connection)
         else:
@@ -637,8 +658,8 @@ class _TextWire:
             raise result
         return result
 
-    def exchange_many(self, commands: Sequence[str], gap: float = 0.0,
-                      halt: Callable[[], bool] | None = None) -> list[Any]:
+    def exchange_many(self, commands: Sequence[str], gap: float = 0.0, halt: Callable[[], bool] | None = None,
+                      on_answer: Callable[[str, Any], None] | None = None) -> list[Any]:
         """Several reads, each sent once the device has finished the one before; per command its answer
         lines, its refusal (a CommandRefused) or None when ``halt()`` stopped the batch before it.
 
@@ -648,9 +669,10 @@ class _TextWire:
         rules, so a prompt that comes early or late changes only when a command is sent, never which
         lines answer it.  A read that holds a call notification is parsed first and ``halt()`` asked
         (the IRM: no command while a call is being established).  Commands are at least ``gap`` seconds
-        after the device's previous answer (the HDX IRM asks for about 200 ms).
+        after the device's previous answer (the HDX IRM asks for about 200 ms).  ``on_answer(command,
+        answer)`` gets each answer as soon as it is taken, while the device may already work on the next.
         """
-        stream, link, total = self.stream, self.link, len(commands)
+        stream, total = self.stream, len(commands)
         results: list[Any] = [None] * total
         for command in commands:
             stream.expect(command)
@@ -670,32 +692,36 @@ class _TextWire:
 
         if not total or not send_next():
             return results
-        for index, command in enumerate(commands):
-            self.awaiting = command
-            what = repr(command)
-            deadline = time.monotonic() + self.timeout  # per answer: a device busy on the one before is slow
-            got = 0
-            while True:
-                try:
-                    answer = stream.take(command)
-                except CommandRefused as refusal:
-                    answer = refusal
-                if answer is not None:
-                    break
-                data = self._recv(deadline, what)
-                got = self._count(got, data)
-                if (sent == index + 1 < total and data.endswith("-> ") and "call[" not in data
-                        and "notification:" not in data):
+        try:
+            for index, command in enumerate(commands):
+                what = repr(command)
+                deadline = time.monotonic() + self.timeout  # per answer: a device busy on the one before is slow
+                got = 0
+                while True:
+                    try:
+                        answer = stream.take(command)
+                    except CommandRefused as refusal:
+                        answer = refusal
+                    if answer is not None:
+                        break
+                    data = self._recv(deadline, what)
+                    got = self._count(got, data)
+                    if (sent == index + 1 < total and data.endswith("-> ") and "call[" not in data
+                            and "notification:" not in data):
+                        self._answered_at = time.monotonic()
+                        if not send_next():
+                            total = sent
+                    stream.feed(data)
+                results[index] = answer
+                if on_answer is not None:
+                    on_answer(command, answer)
+                if sent == index + 1:  # answered before its prompt, or its last read held a call notification
                     self._answered_at = time.monotonic()
-                    if not send_next():
-                        total = sent
-                stream.feed(data)
-            results[index] = answer
-            if sent == index + 1:  # answered before its prompt, or its last read held a call notification
-                self._answered_at = time.monotonic()
-                if sent == total or not send_next():
-                    break
-        self.awaiting = None
+                    if sent == total or not send_next():
+                        break
+        except DeviceError as exc:
+            _explained(exc, self.connection, repr(command))
+            raise
         return results
 
     def _send(self, command: str) -> None:

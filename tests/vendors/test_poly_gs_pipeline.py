@@ -119,3 +119,24 @@ def test_a_refusal_in_a_batch_does_not_lose_the_other_answers(tmp_path):
             drv.close()
     assert volume == ["volume 39"] and rate == ["videocallrate 1024"]
     assert echo.line.startswith("error:")
+
+
+def test_a_malformed_answer_parsed_on_arrival_fails_the_poll_with_its_own_error(tmp_path):
+    """Answers are parsed as they arrive; a malformed one still fails the poll with its typed error where
+    its value is needed (here callinfo, before anything else may be sent)."""
+    from agent.errors import ProtocolError
+
+    with PolyGSSim(GS_CAPTURE, transport="telnet", password=CANARY, state=GSState(in_call=True)) as sim:
+        real = sim.answer
+        odd = ["callinfo begin", "callinfo:three:MCU:172.31.254.64:1024:connected:notmuted:outgoing:videocall",
+               "callinfo end"]
+        sim.answer = lambda command: odd if command == "callinfo all" else real(command)
+        drv = driver(sim, tmp_path, 0.0)
+        try:
+            with pytest.raises(ProtocolError) as caught:
+                drv.poll()
+        finally:
+            drv.close()
+    assert caught.value.text.key == "codec.gs.bad_callinfo"
+    assert "malformed callinfo line" in str(caught.value)
+    assert sim.commands == ["callinfo all"]
