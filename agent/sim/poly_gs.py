@@ -86,6 +86,7 @@ class GSState:
     in_call: bool = False
     call_setup: bool = False
     ring_at: int = 0  # an incoming call starts ringing while the device answers its N-th command (0: never)
+    ring_after: float = 0.0  # > 0: its notification comes that long AFTER that answer, unprompted
     call_dropped: bool = False
     video_720p: bool = False
     delay: float = 0.0
@@ -288,9 +289,13 @@ class PolyGSSim:
                 answer = self.answer(command)
                 if self.state.regreet and count % 3 == 0:
                     answer = self._greeting() + answer
-                if count == self.state.ring_at:  # the callstate notification, pushed ahead of the answer
-                    answer = ["cs: call[35] chan[0] dialstr[192.168.1.103] state[RINGING]"] + answer
+                ringing = "cs: call[35] chan[0] dialstr[192.168.1.103] state[RINGING]"
+                if count == self.state.ring_at and not self.state.ring_after:
+                    answer = [ringing] + answer  # the callstate notification, pushed ahead of the answer
                 self._say(io, "".join(line + EOL for line in answer) + "-> ")
+                if count == self.state.ring_at and self.state.ring_after:
+                    time.sleep(self.state.ring_after)  # idle device; a command sent meanwhile waits its turn
+                    self._say(io, ringing + EOL)
         finally:
             with self._lock:
                 self.sessions_open -= 1

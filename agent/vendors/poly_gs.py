@@ -663,14 +663,15 @@ class _TextWire:
         """Several reads, each sent once the device has finished the one before; per command its answer
         lines, its refusal (a CommandRefused) or None when ``halt()`` stopped the batch before it.
 
-        A read that ends with the prompt means the device is ready: the next command goes out before
-        that read is parsed, so parsing overlaps the device's work on the next answer (a text API's time
-        is its round trips).  The answers are still taken in order from the same stream, by their own
-        rules, so a prompt that comes early or late changes only when a command is sent, never which
-        lines answer it.  A read that holds a call notification is parsed first and ``halt()`` asked
-        (the IRM: no command while a call is being established).  Commands are at least ``gap`` seconds
-        after the device's previous answer (the HDX IRM asks for about 200 ms).  ``on_answer(command,
-        answer)`` gets each answer as soon as it is taken, while the device may already work on the next.
+        A read that ends with the prompt means the device is ready: with no ``gap``, the next command
+        goes out before that read is parsed, so parsing overlaps the device's work on the next answer (a
+        text API's time is its round trips).  The answers are still taken in order from the same stream,
+        by their own rules, so a prompt that comes early or late changes only when a command is sent,
+        never which lines answer it.  A read that holds a call notification is parsed first.  ``halt()``
+        is asked before every command (the IRM: no command while a call is being established).  With a
+        ``gap`` (the HDX IRM asks for about 200 ms after the device's previous answer), the pause is spent
+        reading, so a notification that arrives in it is seen before the next command would go out.
+        ``on_answer(command, answer)`` gets each answer as soon as it is taken.
         """
         stream, total = self.stream, len(commands)
         results: list[Any] = [None] * total
@@ -682,10 +683,8 @@ class _TextWire:
             nonlocal sent
             if halt is not None and halt():
                 return False
-            if gap:
-                wait = self._answered_at + gap - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
+            if gap and not self._pause(gap, halt):
+                return False
             self._send(commands[sent])
             sent += 1
             return True
@@ -706,7 +705,7 @@ class _TextWire:
                         break
                     data = self._recv(deadline, what)
                     got = self._count(got, data)
-                    if (sent == index + 1 < total and data.endswith("-> ") and "call[" not in data
+                    if (not gap and sent == index + 1 < total and data.endswith("-> ") and "call[" not in data
                             and "notification:" not in data):
                         self._answered_at = time.monotonic()
                         if not send_next():
@@ -723,6 +722,20 @@ class _TextWire:
             _explained(exc, self.connection, repr(command))
             raise
         return results
+
+    def _pause(self, gap: float, halt: Callable[[], bool] | None) -> bool:
+        """Wait until ``gap`` seconds after the device's last answer, reading what it sends meanwhile;
+        False when ``halt()`` says that stops the batch (a call began to be set up during the pause)."""
+        while True:
+            wait = self._answered_at + gap - time.monotonic()
+            if wait <= 0:
+                return True
+            data = self.link.recv(wait, "the pause between commands", quiet_ok=True)
+            if data:
+                self._count(0, data)
+                self.stream.feed(data)
+                if halt is not None and halt():
+                    return False
 
     def _send(self, command: str) -> None:
         try:
@@ -756,7 +769,9 @@ class _TextWire:
 
 class _Link:
     def login(self, wire: _TextWire) -> None: ...
-    def recv(self, timeout: float, what: str) -> str: ...
+    def recv(self, timeout: float, what: str, quiet_ok: bool = False) -> str:
+        """Text the device sent within ``timeout``; when nothing came, "" if ``quiet_ok`` else a timeout
+        ProtocolError."""
     def send(self, text: str) -> None: ...
     def close(self) -> None: ...
 
@@ -778,11 +793,13 @@ class _SshLink(_Link):
     def login(self, wire: _TextWire) -> None:
         wire.read_until(lambda: _greeting_done(wire) or (True if _prompt_seen(wire) else None), "the greeting")
 
-    def recv(self, timeout: float, what: str) -> str:
+    def recv(self, timeout: float, what: str, quiet_ok: bool = False) -> str:
         self.channel.settimeout(timeout)
         try:
             data = self.channel.recv(65536)
         except (socket.timeout, TimeoutError):
+            if quiet_ok:
+                return ""
             raise localized(ProtocolError(f"the codec did not answer {what} within {self.connection.timeout:g} s"),
                             "codec.err.timeout", what=_what(what), seconds=f"{self.connection.timeout:g}") from None
         except OSError as exc:
@@ -935,11 +952,13 @@ class _TelnetLink(_Link):
                 raise localized(DeviceAuthError(f"{self.connection.host} refused the login"),
                                 "codec.gs.login_failed", host=self.connection.host)
 
-    def recv(self, timeout: float, what: str) -> str:
+    def recv(self, timeout: float, what: str, quiet_ok: bool = False) -> str:
         self.sock.settimeout(timeout)
         try:
             chunk = self.sock.recv(65536)
         except (socket.timeout, TimeoutError):
+            if quiet_ok:
+                return ""
             raise localized(ProtocolError(f"the codec did not answer {what} within {self.connection.timeout:g} s"),
                             "codec.err.timeout", what=_what(what), seconds=f"{self.connection.timeout:g}") from None
         except OSError as exc:

@@ -29,8 +29,8 @@ def reads(monkeypatch):
     seen: list[str] = []
     real = _TelnetLink.recv
 
-    def recording(self, timeout, what):
-        text = real(self, timeout, what)
+    def recording(self, timeout, what, **how):
+        text = real(self, timeout, what, **how)
         seen.append(text)
         return text
 

@@ -26,9 +26,10 @@ def events(monkeypatch):
         seen.append(("send", text.strip(), time.monotonic()))
         return send(self, text)
 
-    def reading(self, timeout, what):
-        text = recv(self, timeout, what)
-        seen.append(("read", text, time.monotonic()))
+    def reading(self, timeout, what, **how):
+        text = recv(self, timeout, what, **how)
+        if text:  # "": nothing came during a pause between commands
+            seen.append(("read", text, time.monotonic()))
         return text
 
     def parsing(self, text):
@@ -140,3 +141,36 @@ def test_a_malformed_answer_parsed_on_arrival_fails_the_poll_with_its_own_error(
     assert caught.value.text.key == "codec.gs.bad_callinfo"
     assert "malformed callinfo line" in str(caught.value)
     assert sim.commands == ["callinfo all"]
+
+
+def test_a_call_ringing_during_the_pause_between_commands_stops_the_poll(tmp_path):
+    """With the IRM's pause between commands, the driver reads while it waits: a call that starts
+    ringing in the pause (its notification comes unprompted, after an answer) is seen before the next
+    command would go out, and nothing more is sent."""
+    state = GSState(ring_at=3, ring_after=0.05)
+    status, commands = poll(tmp_path, state, gap=0.2)
+    assert commands == ["callinfo all", "status", "gatekeeperip get"]
+    assert status["raw"]["deferred"] == "call 35 is ringing"
+    assert status["registration"]["h323"]["configured_server"] == "172.31.254.64"  # read before it rang
+
+
+@pytest.mark.parametrize("client", ["paramiko", "openssh"])
+def test_the_pause_reads_over_ssh_too(tmp_path, client):
+    from agent.vendors import pinning
+
+    password = tmp_path / "codec-password"
+    password.write_text(CANARY + "\n")
+    password.chmod(0o600)
+    with PolyGSSim(GS_CAPTURE, transport="ssh", password=CANARY,
+                   state=GSState(ring_at=2, ring_after=0.05)) as sim:
+        conn = Connection("127.0.0.1", "ssh", sim.port, "admin", Secret(CANARY, str(password)), 5.0, tmp_path,
+                          ssh_client=client)
+        pinning.store_ssh_key(conn, sim.host_key)
+        drv = PolyGSDriver(conn)
+        drv.command_gap = 0.2
+        try:
+            status = drv.poll()
+        finally:
+            drv.close()
+    assert sim.commands == ["callinfo all", "status"]
+    assert status.raw["deferred"] == "call 35 is ringing"
