@@ -1,4 +1,5 @@
-"""A Poly VideoOS REST peer (HTTPS on 127.0.0.1) serving the real Studio X30 captures.
+"""A Poly VideoOS REST peer (HTTPS, or plain HTTP with ``tls=False``, on 127.0.0.1) serving the real
+Studio X30 captures.
 
 Bodies come verbatim from ``studiox30-videoos3.12-rest.json`` (AVISPL WireMock stubs, MIT): every
 ``"METHOD path"`` key is served as recorded, including the non-JSON ``CONTENT_IDLE``.  What the
@@ -11,8 +12,14 @@ Every route but the login needs a live session.  Fault states (attributes of :cl
 ``muted``, ``unregistered``, ``standby`` (None = as captured), ``in_call``, ``call_setup``,
 ``call_dropped``, ``video_720p``, ``delay``, ``silent`` (accepts TCP, never completes TLS), ``garbage``,
 ``max_sessions`` (VideoOS lock-up: once that many sessions are open and not logged out, every request
-hangs), ``fail_route`` (answer 500 to one route).  A wrong password is 401; a new certificate is
-:meth:`PolyRestSim.change_certificate`.
+hangs), ``fail_route`` (answer 500 to one route), ``expire_at_request`` (the device drops every open
+session when its N-th request arrives, so that request and later ones with the old cookie get 403:
+a session timed out mid-poll), ``forbid_reads`` (the session is valid but every read is answered 403,
+as for an account without API rights), ``group_series_6`` (RealPresence Group Series 6.x REST, codecs.md
+§4.2: no ``/rest/current/session`` — 404 — login and logout by ``POST /rest/session`` with
+``{"action": "Login"|"Logout", ...}``, and ``/rest/system/status`` lines carry ``state`` instead of
+``stateList``).  A wrong password is 401; a new certificate is :meth:`PolyRestSim.change_certificate`.
+Counters: ``sessions_opened``, ``sessions_open``, ``logouts``, ``sessions_expired``.
 """
 
 from __future__ import annotations
@@ -85,11 +92,14 @@ class RestState:
     garbage: bool = False
     max_sessions: int = 0  # 0 = no lock-up
     fail_route: str = ""
+    expire_at_request: int = 0  # 0 = sessions never expire
+    forbid_reads: bool = False
+    group_series_6: bool = False
 
 
 class PolyRestSim:
     def __init__(self, capture: str | Path, *, password: str = "1234", username: str = "admin",
-                 state: RestState | None = None, host: str = "127.0.0.1") -> None:
+                 state: RestState | None = None, host: str = "127.0.0.1", tls: bool = True) -> None:
         self.routes = load_routes(capture)
         self.username, self.password = username, password
         self.state = state or RestState()
@@ -97,13 +107,18 @@ class PolyRestSim:
         self.sessions: dict[str, float] = {}
         self.sessions_opened = 0
         self.logouts = 0
+        self.sessions_expired = 0
+        self.tls = tls
+        self.certificate_der: bytes | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="poly-rest-sim-"))
         self._lock = threading.Lock()
         self.host = host
         self._server = _Server((host, 0), _Handler)
         self._server.sim = self
         self.port = self._server.server_address[1]
-        self.change_certificate()
+        self._server.context = None
+        if tls:
+            self.change_certificate()
         self._thread: threading.Thread | None = None
         self._locked_up = threading.Event()
 
@@ -111,6 +126,16 @@ class PolyRestSim:
     def sessions_open(self) -> int:
         with self._lock:
             return len(self.sessions)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    def expire_sessions(self) -> None:
+        """The device forgets every open session (its idle timeout, a web server restart)."""
+        with self._lock:
+            self.sessions_expired += len(self.sessions)
+            self.sessions.clear()
 
     def change_certificate(self) -> None:
         cert, key, self.certificate_der = make_certificate(self._dir, f"poly-sim-{secrets.token_hex(3)}")
@@ -140,6 +165,8 @@ class PolyRestSim:
     def body(self, method: str, path: str) -> tuple[int, str]:
         s = self.state
         key = f"{method} {path}"
+        if s.forbid_reads:
+            return 403, '{"success":false,"reason":"FORBIDDEN"}'
         if s.fail_route and key == s.fail_route:
             return 500, '{"error":"internal"}'
         if key == "GET /rest/conferences":
@@ -172,11 +199,13 @@ class PolyRestSim:
             obj = json.loads(text)
             obj["muted"] = s.muted
             text = json.dumps(obj)
-        elif key == "GET /rest/system/status" and s.unregistered:
+        elif key == "GET /rest/system/status" and (s.unregistered or s.group_series_6):
             obj = json.loads(text)
             for item in obj:
-                if item.get("name") in ("system.status.gatekeeper", "system.status.sipserver"):
+                if s.unregistered and item.get("name") in ("system.status.gatekeeper", "system.status.sipserver"):
                     item["stateList"] = ["down"]
+                if s.group_series_6 and "stateList" in item:
+                    item["state"] = item.pop("stateList")  # Group Series 6.x (codecs.md §4.2)
             text = json.dumps(obj)
         elif key in ("GET /rest/system/sipservers", "GET /rest/system/h323gatekeepers") and s.unregistered:
             text = text.replace('"UP"', '"DOWN"')
@@ -197,7 +226,7 @@ class PolyRestSim:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     sim: PolyRestSim
-    context: ssl.SSLContext
+    context: ssl.SSLContext | None
 
     def get_request(self) -> tuple[Any, Any]:
         conn, addr = self.socket.accept()
@@ -206,6 +235,8 @@ class _Server(ThreadingHTTPServer):
             raise OSError("silent: connection held, never answered")
         conn.settimeout(10)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.context is None:  # plain HTTP
+            return conn, addr
         return self.context.wrap_socket(conn, server_side=True), addr
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -255,16 +286,28 @@ class _Handler(BaseHTTPRequestHandler):
         with sim._lock:
             sim.requests.append(f"{method} {path}")
             locked = sim.state.max_sessions and len(sim.sessions) >= sim.state.max_sessions
+            expire = len(sim.requests) == sim.state.expire_at_request
+        if expire:
+            sim.expire_sessions()
         if locked:
             sim._locked_up.wait(60)  # VideoOS lock-up: nothing answers any more
             return
         if sim.state.delay:
             time.sleep(sim.state.delay)
+        gs6 = sim.state.group_series_6
+        if gs6 and path == "/rest/current/session":
+            self._send(404, '{"error":"not found"}')  # Group Series 6.x has only /rest/session
+            return
         if method == "POST" and path in ("/rest/current/session", "/rest/session"):
             try:
                 creds = json.loads(body or b"{}")
             except ValueError:
                 creds = {}
+            if not isinstance(creds, dict):
+                creds = {}
+            if path == "/rest/session" and creds.get("action") not in ("Login", "Logout"):
+                self._send(400, '{"success":false,"reason":"BAD_ACTION"}')
+                return
             if creds.get("action") == "Logout":
                 self._logout()
                 return
@@ -276,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
                 sim.sessions[sid] = time.time()
                 sim.sessions_opened += 1
             self._send(200, json.dumps({"success": True, "session": {"sessionId": sid, "role": "ADMIN"}}),
-                       cookie=f"session_id={sid}; Path=/; Secure; HttpOnly")
+                       cookie=f"session_id={sid}; Path=/; HttpOnly" + ("; Secure" if sim.tls else ""))
             return
         if method == "DELETE" and path == "/rest/current/session":
             self._logout()

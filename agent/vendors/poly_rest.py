@@ -1,7 +1,8 @@
 """Poly VideoOS (G7500, Studio X30/X50/X70) through its REST API over HTTPS.
 
 Session: ``POST /rest/current/session`` with ``{"user", "password"}`` → cookie ``session_id``; on HTTP
-403 (expired) one new login, then the read again.  VideoOS can lock up when REST sessions are left open
+403 (expired) the old session is logged out, one new login, then the read again (a second 403 is a
+refusal: codec.login FAIL).  VideoOS can lock up when REST sessions are left open
 (sifuas/PolyVideoOSRestAPI), so this driver **logs out after every poll** — in ``poll()``'s ``finally``,
 so also when a read failed or the deadline cut the poll (the probe closes an abandoned driver in the
 background).  Logout is ``DELETE /rest/current/session``, falling back to the Group Series 6.x form
@@ -589,7 +590,11 @@ class _RestWire:
         for attempt in (1, 2):
             response = self._call(method, path, what=repr(command))
             if response.status_code == 403 and attempt == 1:
-                self._login()  # the session expired: one new login (VideoOS answers 403)
+                # VideoOS answers 403 when the session expired: one new login.  The old session is logged
+                # out first: a 403 that a live session gets (an account without API rights) would otherwise
+                # leave it open, and VideoOS locks up when sessions pile up.
+                self._logout()
+                self._login()
                 continue
             break
         if response.status_code in (401, 403):
@@ -610,14 +615,19 @@ class _RestWire:
             raise localized(ProtocolError(f"the answer to {command!r} is not JSON ({text[:40]!r})"), "codec.rest.not_json",
                             command=repr(command), text=repr(text[:40])) from None
 
-    def close(self) -> None:
+    def _logout(self) -> None:
+        """Best effort: the codec ages sessions out eventually.  Group Series 6.x knows only /rest/session."""
         try:
             if self.logged_in:
                 self.logged_in = False
                 response = self._call("DELETE", "/rest/current/session", what="the logout")
                 if response.status_code in (404, 405):
                     self._call("POST", "/rest/session", json={"action": "Logout"}, what="the logout")
-        except Exception:  # noqa: BLE001 - best effort: the codec ages sessions out eventually
+        except Exception:  # noqa: BLE001
             pass
+
+    def close(self) -> None:
+        try:
+            self._logout()
         finally:
             self.session.close()
