@@ -3,7 +3,9 @@ call set-up safety, legacy ssh-rsa host keys, Telnet negotiation, the read-only 
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 
 import paramiko
 import pytest
@@ -38,34 +40,79 @@ def check(tmp_path, state: GSState, transport="telnet", expect=None, **sim_kw):
         return report, sim
 
 
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def assert_message(result, key: str, vi_facts: tuple[str, ...] = (), remedy: str | None = None) -> None:
+    """A check result says what the row expects: its message key, rendered in Vietnamese with the key
+    facts (numbers, states, the device's words) and in English, and for anything but a pass a remedy
+    (``<key>.remedy`` unless the row names another) that a technician can read in both languages."""
+    message = result.message
+    vi, en = message.render("vi"), message.render("en")
+    assert message.key == key, (message.key, en)
+    assert vi and en and vi != en, (vi, en)
+    assert not PLACEHOLDER.search(vi + en), (vi, en)  # every parameter filled
+    missing = [fact for fact in vi_facts if fact not in vi]
+    assert not missing, (missing, vi)
+    if result.status.value == "pass":
+        return
+    assert result.remedy is not None, en
+    assert result.remedy.key == (remedy or f"{key}.remedy"), result.remedy.key
+    rvi, ren = result.remedy.render("vi"), result.remedy.render("en")
+    assert rvi and ren and rvi != ren and not PLACEHOLDER.search(rvi + ren), (rvi, ren)
+
+
+# (name, simulator state, [codec.expect], check, status, message key, facts in the Vietnamese text)
 FAULTS = [
-    ("healthy", GSState(), {}, "codec.audio", "pass"),
-    ("muted", GSState(muted=True), {}, "codec.audio", "fail"),
-    ("echo off", GSState(echo_off=True), {}, "codec.echo_control", "fail"),
-    ("echo on", GSState(), {}, "codec.echo_control", "pass"),
-    ("echo cmd missing", GSState(echocanceller_missing=True), {}, "codec.echo_control", "skip"),
-    ("unregistered", GSState(unregistered=True), {}, "codec.registration", "fail"),
-    ("registered", GSState(), {"gatekeeper": "172.31.254.64", "registration": "h323"}, "codec.registration", "pass"),
-    ("720p in call", GSState(video_720p=True), {"video_format": "1080p"}, "codec.video_format", "fail"),
-    ("720p ok for 720p", GSState(video_720p=True), {"video_format": "720p"}, "codec.video_format", "pass"),
-    ("in call low rate", GSState(in_call=True), {}, "codec.call_rate", "warn"),
-    ("preset missing: not readable", GSState(), {"camera_presets": ["Chủ tọa"]}, "codec.camera_presets", "error"),
-    ("standby: not readable", GSState(), {}, "codec.standby", "error"),
-    ("single output", GSState(monitor2="off"), {"monitors": 2}, "codec.monitors", "fail"),
-    ("two outputs, plug unknown", GSState(), {"monitors": 2}, "codec.monitors", "error"),
-    ("call dropped", GSState(call_dropped=True), {}, "codec.video_format", "error"),
-    ("greeting mid-session", GSState(regreet=True), {}, "codec.audio", "pass"),
-    ("answers in tiny pieces", GSState(chunked=True), {}, "codec.registration", "pass"),
-    ("slow answers", GSState(delay=0.05), {}, "codec.ip", "pass"),
+    ("healthy", GSState(), {}, "codec.audio", "pass", "codec.audio.ok", ("micro đang bật", "âm lượng 39")),
+    ("muted", GSState(muted=True), {}, "codec.audio", "fail", "codec.audio.muted", ("TẮT TIẾNG", "không có cuộc gọi")),
+    ("echo off", GSState(echo_off=True), {}, "codec.echo_control", "fail", "codec.echo.off", ("đang TẮT", "micro 1")),
+    ("echo on", GSState(), {}, "codec.echo_control", "pass", "codec.echo.ok", ("đang bật", "micro 1")),
+    ("echo cmd missing", GSState(echocanceller_missing=True), {}, "codec.echo_control", "skip", "codec.echo.builtin",
+     ("từ chối lệnh `echocanceller get`", "error: command not found")),
+    ("unregistered", GSState(unregistered=True), {}, "codec.registration", "fail", "codec.reg.fail",
+     ("CHƯA đăng ký", "H.323 offline", "SIP offline")),
+    ("registered", GSState(), {"gatekeeper": "172.31.254.64", "registration": "h323"}, "codec.registration", "pass",
+     "codec.reg.ok", ("đã đăng ký H.323", "gatekeeper 172.31.254.64")),
+    ("720p in call", GSState(video_720p=True), {"video_format": "1080p"}, "codec.video_format", "fail",
+     "codec.video.low", ("cuộc gọi 3", "chỉ đạt 1280x720", "yêu cầu 1080p")),
+    ("720p ok for 720p", GSState(video_720p=True), {"video_format": "720p"}, "codec.video_format", "pass",
+     "codec.video.ok", ("cuộc gọi 3", "1280x720", "tối thiểu 720p")),
+    ("in call low rate", GSState(in_call=True), {}, "codec.call_rate", "warn", "codec.rate.live_low",
+     ("64/64 kbps", "yêu cầu 1024 kbps")),
+    ("preset missing: not readable", GSState(), {"camera_presets": ["Chủ tọa"]}, "codec.camera_presets", "error",
+     "codec.unknown", ("danh sách preset camera", "điều khiển từ xa")),
+    ("standby: not readable", GSState(), {}, "codec.standby", "error", "codec.unknown",
+     ("trạng thái chờ (standby)", "sleep/wake")),
+    ("single output", GSState(monitor2="off"), {"monitors": 2}, "codec.monitors", "fail", "codec.monitors.single",
+     ("Single", "một nguồn hình ảnh")),
+    ("two outputs, plug unknown", GSState(), {"monitors": 2}, "codec.monitors", "error", "codec.unknown",
+     ("trạng thái màn hình", "có được cắm hay không")),
+    ("call dropped", GSState(call_dropped=True), {}, "codec.video_format", "error", "codec.unknown",
+     ("định dạng hình ảnh", "netstats")),
+    ("greeting mid-session", GSState(regreet=True), {}, "codec.audio", "pass", "codec.audio.ok", ("âm lượng 39",)),
+    ("answers in tiny pieces", GSState(chunked=True), {}, "codec.registration", "pass", "codec.reg.ok",
+     ("gatekeeper 172.31.254.64", "registrar 172.31.254.64")),
+    ("slow answers", GSState(delay=0.05), {}, "codec.ip", "pass", "codec.ip.ok", ("172.31.254.151", "mặt nạ 255.255.255.0")),
 ]
 
 
-@pytest.mark.parametrize("name,state,expect,check_id,status", FAULTS, ids=[f[0] for f in FAULTS])
-def test_fault_state(tmp_path, name, state, expect, check_id, status):
-    report, _ = check(tmp_path, state, expect=expect)
+@pytest.mark.parametrize("transport", ["telnet", "ssh"])
+@pytest.mark.parametrize("name,state,expect,check_id,status,key,facts", FAULTS, ids=[f[0] for f in FAULTS])
+def test_fault_state(tmp_path, name, state, expect, check_id, status, key, facts, transport):
+    report, sim = check(tmp_path, replace(state), transport=transport, expect=expect)
     results = by_id(report)
-    assert results[check_id].status.value == status, results[check_id].message.render("en")
-    assert results["codec.login"].status.value == "warn"  # Telnet: password in clear
+    result = results[check_id]
+    assert result.status.value == status, result.message.render("en")
+    assert_message(result, key, facts)
+    login = results["codec.login"]
+    if transport == "telnet":  # the password in clear: a warning, never a pass
+        assert login.status.value == "warn"
+        assert_message(login, "codec.login.insecure", ("TELNET", "KHÔNG mã hóa"))
+    else:
+        assert login.status.value == "pass"
+        assert_message(login, "codec.login.ok", ("admin",))
+    assert sim.sessions_opened == 1
 
 
 def test_call_being_set_up_sends_nothing_more(tmp_path):
@@ -137,7 +184,12 @@ def test_changed_host_key(tmp_path):
 def test_auth_failure(tmp_path, transport):
     with PolyGSSim(GS_CAPTURE, transport=transport, password="another-password") as sim:
         report = run_codec_check(gs_config(tmp_path, sim, transport))
-    assert by_id(report)["codec.login"].status.value == "fail"
+    results = by_id(report)
+    assert results["codec.reachable"].status.value == "pass"
+    assert_message(results["codec.reachable"], "codec.reachable.answered", ("127.0.0.1", "có trả lời"))
+    login = results["codec.login"]
+    assert login.status.value == "fail"
+    assert_message(login, "codec.login.fail", ("từ chối", "mật khẩu"))
     assert CANARY not in report_text(report)
     assert sim.commands == []
 
@@ -147,9 +199,12 @@ def test_telnet_username_prompt(tmp_path):
     assert by_id(report)["codec.reachable"].status.value == "pass"
 
 
-def test_garbage(tmp_path):
-    report, _ = check(tmp_path, GSState(garbage=True))
-    assert by_id(report)["codec.reachable"].status.value == "error"
+@pytest.mark.parametrize("transport", ["telnet", "ssh"])
+def test_garbage(tmp_path, transport):
+    report, _ = check(tmp_path, GSState(garbage=True), transport=transport)
+    reachable = by_id(report)["codec.reachable"]
+    assert reachable.status.value == "error"
+    assert_message(reachable, "codec.reachable.error", ("không đúng giao thức", "'callinfo all'"))
 
 
 @pytest.mark.parametrize("transport", ["telnet", "ssh"])
@@ -166,7 +221,11 @@ def test_never_answering_peer_within_budget(tmp_path, transport):
         report = run_codec_check(config)
         elapsed = time.monotonic() - started
     assert elapsed < 4.0 + 1.5
-    assert by_id(report)["codec.reachable"].status.value == "error"
+    reachable = by_id(report)["codec.reachable"]
+    assert reachable.status.value == "error"
+    # Telnet: no password prompt in time; SSH: no host key in time (the handshake, before any password)
+    said = ("lời nhắc đăng nhập", "1 giây") if transport == "telnet" else ("không hoàn tất bắt tay SSH",)
+    assert_message(reachable, "codec.reachable.error", ("không đúng giao thức",) + said)
 
 
 def test_telnet_refused_without_allow_insecure(tmp_path):
