@@ -146,6 +146,8 @@ register(
         ),
         "codec.gs.what.login_prompt": ("lời nhắc đăng nhập", "the login prompt"),
         "codec.gs.what.greeting": ("lời chào của API", "the greeting"),
+        "codec.gs.what.pause": ("lệnh trước (trong khoảng nghỉ trước lệnh sau)",
+                                "the last command (in the pause before the next)"),
         "codec.gs.login_failed": ("{host} từ chối đăng nhập", "{host} refused the login"),
         "codec.gs.login_refused": (
             "tên tài khoản {user} hoặc mật khẩu không đúng ({host})",
@@ -586,7 +588,8 @@ def _explained(exc: DeviceError, connection: Connection, what: str | None) -> De
     return exc
 
 
-_WHAT = {"the login prompt": Text("codec.gs.what.login_prompt"), "the greeting": Text("codec.gs.what.greeting")}
+_WHAT = {"the login prompt": Text("codec.gs.what.login_prompt"), "the greeting": Text("codec.gs.what.greeting"),
+         "the pause between commands": Text("codec.gs.what.pause")}
 
 
 def _what(what: str) -> Text | str:
@@ -707,7 +710,6 @@ class _TextWire:
                     got = self._count(got, data)
                     if (not gap and sent == index + 1 < total and data.endswith("-> ") and "call[" not in data
                             and "notification:" not in data):
-                        self._answered_at = time.monotonic()
                         if not send_next():
                             total = sent
                     stream.feed(data)

@@ -174,3 +174,30 @@ def test_the_pause_reads_over_ssh_too(tmp_path, client):
             drv.close()
     assert sim.commands == ["callinfo all", "status"]
     assert status.raw["deferred"] == "call 35 is ringing"
+
+
+def test_a_session_closed_during_the_pause_is_a_broken_session_in_both_languages(tmp_path):
+    import socket
+
+    from agent.errors import DeviceUnreachable
+    from agent.i18n import render
+
+    with PolyGSSim(GS_CAPTURE, transport="telnet", password=CANARY) as sim:
+        real_say = sim._say
+
+        def say_then_hang_up(io, text):
+            real_say(io, text)
+            if text.startswith("gatekeeperip "):  # the codec drops the session after this answer
+                io.conn.shutdown(socket.SHUT_RDWR)
+
+        sim._say = say_then_hang_up
+        drv = driver(sim, tmp_path, 0.2)
+        try:
+            with pytest.raises(DeviceUnreachable) as caught:
+                drv.poll()
+        finally:
+            drv.close()
+    assert sim.commands == ["callinfo all", "status", "gatekeeperip get"]
+    assert render(caught.value.text, "en") == ("the codec closed the Telnet session while answering the last "
+                                               "command (in the pause before the next)")
+    assert "trong khoảng nghỉ trước lệnh sau" in render(caught.value.text, "vi")
