@@ -31,7 +31,10 @@ from pathlib import Path
 from typing import Any
 
 FAULTS = ("muted", "720p", "preset_missing", "echo_off", "unregistered", "standby", "in_call", "call_dropped",
-          "slow", "never_answers", "garbage", "auth_failure", "changed_host_key", "no_json")
+          "slow", "never_answers", "garbage", "auth_failure", "changed_host_key", "no_json", "session_expired",
+          "room_kit", "no_preset_list")
+# session_expired and changed_host_key happen once, when switched on (not a lasting state): the codec
+# forgets its XMLAPI sessions (reboot, idle timeout); it shows a new SSH host key and TLS certificate.
 
 DEFAULT_PRESETS = [("1", "Chủ tọa"), ("2", "Bên trái"), ("3", "Bên phải"), ("4", "Toàn cảnh")]
 
@@ -230,15 +233,19 @@ class CiscoSim:
     """Both servers of one simulated codec. ``with CiscoSim() as sim:``; ports in ssh_port / https_port."""
 
     def __init__(self, *, status_xml: bytes | None = None, config_xml: bytes | None = None,
+                 banner: bytes | None = None, echo_response: bytes | None = None, valuespace_xml: bytes | None = None,
                  username: str = "admin", password: str = "codec-pass", state: str = "healthy",
                  presets: list[tuple[str, str]] | None = None, faults: tuple[str, ...] = (),
-                 slow_seconds: float = 1.0, host: str = "127.0.0.1") -> None:
+                 slow_seconds: float = 1.0, host: str = "127.0.0.1", plain_http: bool = False) -> None:
         fx = fixtures_dir()
+        # Each capture is the caller's (a test case's files) or, by default, the shared one of that kind.
         self.status_xml = status_xml or (fx / "roombar-roomos11.19-status.xml").read_bytes()
         self.config_xml = config_xml or (fx / "sx20-ce9.1.4-configuration.xml").read_bytes()
-        self.banner = (fx / "jsxapi-welcome.txt").read_bytes()
-        self.echo_response = (fx / "jsxapi-echo_response.txt").read_bytes()
-        self.valuespace = Valuespace((fx / "valuespace.xml").read_bytes())
+        self.banner = banner or (fx / "jsxapi-welcome.txt").read_bytes()
+        self.echo_response = echo_response or (fx / "jsxapi-echo_response.txt").read_bytes()
+        self.valuespace_xml = valuespace_xml or (fx / "valuespace.xml").read_bytes()
+        self.valuespace = Valuespace(self.valuespace_xml)
+        self.plain_http = plain_http  # also serve the XMLAPI over plain HTTP (http_port), as a codec with HTTP on
         self.username, self.password = username, password
         self.state = state
         self.presets = list(presets if presets is not None else DEFAULT_PRESETS)
@@ -249,6 +256,11 @@ class CiscoSim:
         self.ssh_logins = 0
         self.http_sessions_open = 0
         self.http_sessions_begun = 0
+        self.http_sessions: set[str] = set()  # SessionId cookies the codec currently knows
+        self.tls_context: ssl.SSLContext | None = None
+        self._tls_conns: set[Any] = set()  # open TLS connections (ended when the certificate changes)
+        self.cert_der, self.cert_file = b"", ""
+        self._httpd_plain: http.server.ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -265,6 +277,11 @@ class CiscoSim:
         with self._lock:
             if "changed_host_key" in faults and "changed_host_key" not in self.faults:
                 self._new_host_key()
+                if self.tls_context is not None:
+                    self._new_certificate()
+            if "session_expired" in faults and "session_expired" not in self.faults:
+                self.http_sessions_open -= len(self.http_sessions)
+                self.http_sessions.clear()
             self.faults = set(faults)
 
     def status_tree(self) -> ET.Element:
@@ -280,6 +297,12 @@ class CiscoSim:
         if self.faults & {"in_call", "call_dropped"}:
             for path, value in IN_CALL:
                 set_path(root, path, value)
+        if "no_preset_list" in self.faults:
+            # Software without `xCommand Camera Preset List` keeps its presets as the status tree's
+            # RoomPreset items (the real capture has ten, none defined): define the room's presets there.
+            for i, (_pid, name) in enumerate(self.current_presets(), start=1):
+                set_path(root, f"RoomPreset[{i}]/Defined", "True")
+                set_path(root, f"RoomPreset[{i}]/Description", name)
         if "call_dropped" in self.faults:
             for call in root.findall("Call"):
                 for child in list(call):
@@ -300,6 +323,11 @@ class CiscoSim:
             if fault in self.faults:
                 for path, value in edits:
                     set_path(root, path, value)
+        if "room_kit" in self.faults:
+            # Room Kit / Room Bar: microphone inputs without an EchoControl node (codecs.md §2.3, §2.6).
+            for mic in root.findall("Audio/Input/Microphone"):
+                for echo in mic.findall("EchoControl"):
+                    mic.remove(echo)
         return root
 
     def current_presets(self) -> list[tuple[str, str]]:
@@ -336,9 +364,10 @@ class CiscoSim:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        for httpd in (self._httpd, self._httpd_plain):
+            if httpd is not None:
+                httpd.shutdown()
+                httpd.server_close()
         if self._ssh_sock is not None:
             self._ssh_sock.close()
         for t in self._threads:
@@ -388,11 +417,26 @@ class CiscoSim:
         cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                 .serial_number(x509.random_serial_number()).not_valid_before(now - _dt.timedelta(days=1))
                 .not_valid_after(now + _dt.timedelta(days=30)).sign(key, hashes.SHA256()))
-        cert_path, key_path = Path(self._tmp.name) / "cert.pem", Path(self._tmp.name) / "key.pem"
+        stem = f"{random.randrange(1 << 30)}"
+        cert_path, key_path = Path(self._tmp.name) / f"cert_{stem}.pem", Path(self._tmp.name) / f"key_{stem}.pem"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                serialization.NoEncryption()))
         return str(cert_path), str(key_path), cert.public_bytes(serialization.Encoding.DER)
+
+    def _new_certificate(self) -> None:
+        """A new self-signed certificate in a new TLS context: connections from now on see only it."""
+        cert, key, der = self._make_cert()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.cert_der, self.cert_file, self.tls_context = der, cert, context
+        # A codec whose certificate changes restarts its web server: open connections end with it.
+        for conn in list(self._tls_conns):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._tls_conns.clear()
 
     # -- answers shared by both transports --------------------------------------------------------
     def _log(self, transport: str, command: str) -> None:
@@ -527,7 +571,7 @@ class CiscoSim:
         elif verb == "xconfiguration" and ":" not in command:
             root = select(self.config_tree(), words[1:])
             kind, top = "c", "Configuration"
-        elif [w.lower() for w in words] == ["xcommand", "camera", "preset", "list"]:
+        elif [w.lower() for w in words] == ["xcommand", "camera", "preset", "list"] and "no_preset_list" not in self.faults:
             kind, top = "r", "CommandResponse"
             tree = self.presets_tree()
             if mode == "json":
@@ -562,13 +606,46 @@ class CiscoSim:
 
     # -- HTTPS XMLAPI -------------------------------------------------------------------------------
     def _start_https(self) -> None:
+        self._new_certificate()
+        sim = self
+
+        class TlsServer(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def get_request(self) -> tuple[Any, Any]:
+                # Each connection is wrapped with the context of the moment, so a changed certificate
+                # (changed_host_key) is what every later client sees.  The handshake runs in the
+                # connection's own thread (first read), never in the accept loop.
+                conn, addr = self.socket.accept()
+                tls = sim.tls_context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)  # type: ignore[union-attr]
+                with sim._lock:
+                    sim._tls_conns.add(tls)
+                return tls, addr
+
+            def shutdown_request(self, request: Any) -> None:
+                with sim._lock:
+                    sim._tls_conns.discard(request)
+                super().shutdown_request(request)
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client refusing the certificate (pinning) is what the tests want, not a traceback
+
+        httpd = TlsServer((self.host, 0), self._handler("https"))
+        self._httpd = httpd
+        self.https_port = httpd.server_address[1]
+        self._spawn(httpd.serve_forever, "cisco-sim-https", 0.2)
+        if self.plain_http:
+            plain = http.server.ThreadingHTTPServer((self.host, 0), self._handler("http"))
+            plain.daemon_threads = True
+            self._httpd_plain = plain
+            self.http_port = plain.server_address[1]
+            self._spawn(plain.serve_forever, "cisco-sim-http", 0.2)
+
+    def _handler(self, transport: str) -> type:
         import base64
 
-        cert, key, der = self._make_cert()
-        self.cert_der = der
-        self.cert_file = cert
         sim = self
-        sessions: set[str] = set()
+        sessions = self.http_sessions
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -602,7 +679,7 @@ class CiscoSim:
                 return user == sim.username and pw == sim.password and "auth_failure" not in sim.faults
 
             def do_GET(self) -> None:  # noqa: N802
-                sim._log("https", f"GET {self.path}")
+                sim._log(transport, f"GET {self.path}")
                 if not self._authorised():
                     return self._send(401, b"", {"WWW-Authenticate": 'Basic realm="codec"'})
                 if not sim._delay():
@@ -628,26 +705,27 @@ class CiscoSim:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                sim._log("https", f"POST {self.path} {body.decode('utf-8', 'replace')}".strip())
+                sim._log(transport, f"POST {self.path} {body.decode('utf-8', 'replace')}".strip())
                 if self.path == "/xmlapi/session/begin":
                     if not self._basic_ok():
                         return self._send(401)
                     sid = f"s{random.randrange(1 << 40)}"
-                    sessions.add(sid)
                     with sim._lock:
+                        sessions.add(sid)
                         sim.http_sessions_open += 1
                         sim.http_sessions_begun += 1
                     return self._send(204, b"", {"Set-Cookie": f"SessionId={sid}; Path=/; HttpOnly"})
                 if self.path == "/xmlapi/session/end":
                     match = re.search(r"SessionId=([\w-]+)", self.headers.get("Cookie", ""))
-                    if match and match.group(1) in sessions:
-                        sessions.discard(match.group(1))
-                        with sim._lock:
+                    with sim._lock:
+                        if match and match.group(1) in sessions:
+                            sessions.discard(match.group(1))
                             sim.http_sessions_open -= 1
                     return self._send(204)
                 if not self._authorised():
                     return self._send(401)
-                if self.path == "/putxml" and re.sub(rb"\s", b"", body) == b"<Command><Camera><Preset><List/></Preset></Camera></Command>":
+                if (self.path == "/putxml" and "no_preset_list" not in sim.faults
+                        and re.sub(rb"\s", b"", body) == b"<Command><Camera><Preset><List/></Preset></Camera></Command>"):
                     if not sim._delay():
                         return
                     out = b'<?xml version="1.0"?>\n' + ET.tostring(sim.presets_tree(), encoding="utf-8")
@@ -655,11 +733,4 @@ class CiscoSim:
                 self._send(200, b'<?xml version="1.0"?>\n<Command><Result status="Error"><Reason>Unknown command'
                                 b'</Reason></Result></Command>', {"Content-Type": "text/xml"})
 
-        httpd = http.server.ThreadingHTTPServer((self.host, 0), Handler)
-        httpd.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        self._httpd = httpd
-        self.https_port = httpd.server_address[1]
-        self._spawn(httpd.serve_forever, "cisco-sim-https", 0.2)
+        return Handler

@@ -678,18 +678,29 @@ class _HttpWire:
         self.session, self.base = https_session(connection)
         self.timeout = connection.timeout
         self.cookie_session = False
+        self.sessions_begun = 0  # 1, or 2 once an expired session cookie was replaced
+        try:
+            self._begin()
+        except BaseException:
+            self.session.close()
+            raise
+
+    def _begin(self) -> None:
+        """``POST /xmlapi/session/begin`` with Basic auth: a SessionId cookie (or Basic auth on each request)."""
+        connection = self.connection
         auth = (connection.username, connection.password_text())
+        self.session.cookies.clear()
+        self.cookie_session = False
         response = self._call("POST", "/xmlapi/session/begin", auth=auth, what="login")
+        self.sessions_begun += 1
         if response.status_code in (200, 204) and "SessionId" in self.session.cookies:
             self.cookie_session = True
         elif response.status_code == 404:
             self.session.auth = auth  # software without XMLAPI sessions: Basic auth on each request
         elif response.status_code in (401, 403):
-            self.session.close()
             raise localized(DeviceAuthError(f"{connection.host} refused the login of user {connection.username!r}"),
                             "codec.err.login_refused", host=connection.host, user=repr(connection.username))
         else:
-            self.session.close()
             raise localized(ProtocolError(f"the codec answered HTTP {response.status_code} to the session login"),
                             "codec.err.http_login", code=response.status_code)
 
@@ -740,6 +751,13 @@ class _HttpWire:
             raise ProtocolError(f"{command!r} has no XMLAPI form")
         headers = {"Content-Type": "text/xml"} if body else None
         response = self._call(method, path, data=body, headers=headers, what=repr(command))
+        if response.status_code == 401 and self.cookie_session:
+            # The codec forgot the session (reboot, idle timeout): begin a new one, once, and ask again.
+            # A refused login here is the real login failure; a second 401 is the account's role.  The old
+            # cookie is ended first: should the codec still hold it (a 401 for another reason), no slot leaks.
+            self._end()
+            self._begin()
+            response = self._call(method, path, data=body, headers=headers, what=repr(command))
         if response.status_code in (401, 403):
             raise localized(DeviceAuthError(f"the codec refused {command!r} (HTTP {response.status_code}): the account "
                                             "needs the ADMIN or INTEGRATOR role"),
@@ -755,12 +773,16 @@ class _HttpWire:
                 raise localized(_CommandError(f"the codec refused {command!r}"), "codec.err.refused_command", command=repr(command))
         return tree
 
-    def close(self) -> None:
+    def _end(self) -> None:
         try:
             if self.cookie_session:
                 self._call("POST", "/xmlapi/session/end", what="logout")
         except Exception:  # noqa: BLE001 - the slot times out on the codec side anyway
             pass
+
+    def close(self) -> None:
+        try:
+            self._end()
         finally:
             self.session.close()
 
