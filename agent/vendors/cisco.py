@@ -27,8 +27,9 @@ from agent.vendors import model as m
 from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire, localized
 from agent.vendors.cisco_tree import Tree, decode_json_stream, flatten_json, flatten_terminal, flatten_xml
 
-# Read-only: status and configuration *reads* (no ":" so no "xConfiguration X: value" write), the
-# camera preset *list*, and the two session preferences.  Nothing else can reach the codec.
+# Read-only: exactly what the driver sends, nothing wider.  A poll reads the whole status and the whole
+# configuration (bare xStatus / xConfiguration: no path, so no "xConfiguration Video Monitors Single"
+# with or without a colon can pass), the camera preset *list*, and the SSH session's two preferences.
 # Why a value is null, in both languages (English as the JSON case files record it).
 register(
     {
@@ -115,17 +116,16 @@ register(
     }
 )
 
-_PATH = r"(?: [A-Za-z][A-Za-z0-9]*(?: [0-9]{1,3})?){0,8}"
+PRESET_LIST = "xCommand Camera Preset List"
 ALLOWED = AllowList(
     "cisco",
     r"echo off",
-    r"xPreferences OutputMode (?:JSON|Terminal)",
-    r"xStatus" + _PATH,
-    r"xConfiguration" + _PATH,
-    r"xCommand Camera Preset List",
+    r"xPreferences OutputMode (?:JSON|Terminal)",  # Terminal: TC 7 / CE < 8.1 refuse JSON
+    r"xStatus",
+    r"xConfiguration",
+    re.escape(PRESET_LIST),
 )
 
-PRESET_LIST = "xCommand Camera Preset List"
 PRESET_LIST_XML = "<Command><Camera><Preset><List/></Preset></Camera></Command>"
 MAX_ANSWER = 8 * 1024 * 1024
 SECRET_LEAF = re.compile(r"(?i)(password|passphrase|communityname|secret|token|privatekey|psk)$")
@@ -741,10 +741,6 @@ class _HttpWire:
             method, path, body = "GET", "/status.xml", None
         elif command == "xConfiguration":
             method, path, body = "GET", "/configuration.xml", None
-        elif command.startswith(("xStatus ", "xConfiguration ")):
-            root, _, rest = command.partition(" ")
-            method, body = "GET", None
-            path = "/getxml?location=/" + root[1:] + "/" + "/".join(rest.split())
         elif command == PRESET_LIST:
             method, path, body = "POST", "/putxml", PRESET_LIST_XML
         else:

@@ -91,7 +91,7 @@ def test_only_allowed_commands_reach_the_codec(clean, tmp_path):
                         "xCommand Camera Preset Activate PresetId: 1", "xCommand Camera Preset Store PresetId: 1",
                         "xCommand Camera PositionSet CameraId: 1 Pan: 1", "xCommand SystemUnit Boot",
                         "xConfiguration Audio DefaultVolume: 0", "xStatus\nxCommand Dial Number: 1",
-                        'xStatus | resultId="x"\nxCommand Dial'):
+                        'xStatus | resultId="x"\nxCommand Dial', *COLONLESS_WRITES):
                 with pytest.raises(CommandNotAllowed):
                     drv.send(bad)
         sent = [cmd for transport, cmd in sim.received[before:]]
@@ -103,6 +103,43 @@ def test_only_allowed_commands_reach_the_codec(clean, tmp_path):
                                "POST /xmlapi/session/end"), cmd
             else:
                 assert ALLOWED.permits(cmd.split(" | resultId=")[0]), cmd
+                assert cmd.split(" | resultId=")[0] in DRIVER_COMMANDS, cmd
+
+
+# Configuration paths followed by a value without the colon: the TSH parser's other write form.
+COLONLESS_WRITES = ("xConfiguration Video Monitors Single", "xConfiguration Audio DefaultVolume 0",
+                    "xConfiguration Audio Input Microphone 1 EchoControl Mode Off", "xConfiguration Standby Control Off",
+                    "xConfiguration SystemUnit Name Room", "xConfiguration Conference DefaultCall Rate 64")
+DRIVER_COMMANDS = ("echo off", "xPreferences OutputMode JSON", "xPreferences OutputMode Terminal", "xStatus",
+                   "xConfiguration", "xCommand Camera Preset List")
+
+
+def test_allow_list_is_exactly_what_the_driver_sends():
+    for command in DRIVER_COMMANDS:
+        assert ALLOWED.permits(command), command
+    # Nothing wider: no path after xStatus / xConfiguration (the driver reads whole trees), no preset
+    # parameters, no other preference, no case or spacing variant.
+    for command in (*COLONLESS_WRITES, "xStatus Audio", "xStatus Audio Volume", "xConfiguration Video",
+                    "xCommand Camera Preset List PresetId: 1", "xCommand Camera Preset Activate PresetId: 1",
+                    "xPreferences OutputMode XML", "xstatus", "xStatus ", " xStatus", "xConfiguration  ",
+                    "echo on", "xCommand Camera Preset List ", "xCommand  Camera Preset List"):
+        assert not ALLOWED.permits(command), command
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_poll_sends_only_the_driver_commands(clean, tmp_path, mode):
+    """Peer side, per transport: what the codec received in a poll, in order."""
+    before = len(clean.received)
+    poll(clean, mode, tmp_path)
+    sent = [cmd.split(" | resultId=")[0] for _, cmd in clean.received[before:]]
+    if mode == "https":
+        assert sent == ["POST /xmlapi/session/begin", "GET /status.xml", "GET /configuration.xml",
+                        "POST /putxml <Command><Camera><Preset><List/></Preset></Camera></Command>",
+                        "POST /xmlapi/session/end"]
+    else:
+        prefs = ["xPreferences OutputMode JSON", "xPreferences OutputMode Terminal"] if mode.endswith("terminal") \
+            else ["xPreferences OutputMode JSON"]
+        assert sent == ["echo off", *prefs, "xStatus", "xConfiguration", "xCommand Camera Preset List"]
 
 
 def test_one_session_reused_across_polls_and_released(clean, tmp_path):
