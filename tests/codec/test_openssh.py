@@ -45,6 +45,7 @@ def test_openssh_is_what_runs_and_the_password_stays_in_its_file(clean, tmp_path
         pid = shell.proc.pid
         argv, environ = _proc_text(pid, "cmdline"), _proc_text(pid, "environ")
         assert argv.startswith(openssh.ssh_program() or "ssh") and "StrictHostKeyChecking=yes" in argv
+        assert "-o ServerAliveInterval=15 -o ServerAliveCountMax=3" in argv  # keepalive: codecs drop idle sessions
         assert CANARY not in argv and CANARY not in environ
         assert f"{openssh.ASKPASS_FILE_ENV}={tmp_path / 'codec-password'}" in environ
         assert "SSH_AUTH_SOCK" not in environ and "DISPLAY" not in environ
