@@ -198,6 +198,20 @@ def test_insecure_only_when_explicit(tmp_path):
     assert c.codec.effective_port() == 80
 
 
+@pytest.mark.parametrize("codec,port", [
+    ({"transport": "telnet", "allow_insecure": True}, 24),  # Group Series API port (admin guide), not Telnet's 23
+    ({"transport": "telnet", "allow_insecure": True, "port": 23}, 23),  # HDX / a GS with the API on 23
+    ({"transport": "ssh"}, 22),
+    ({}, 22),  # poly-gs defaults to SSH
+])
+def test_group_series_default_ports(tmp_path, codec, port):
+    from agent.vendors import connection_from_config
+
+    c = _cfg(tmp_path, vendor="poly-gs", **codec)
+    assert c.codec.effective_port() == port
+    assert connection_from_config(c).port == port  # what the driver dials
+
+
 def test_allow_list_verdicts_are_remembered_but_never_change():
     from agent.vendors.base import AllowList
 
