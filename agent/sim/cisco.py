@@ -239,11 +239,12 @@ class CiscoSim:
                  slow_seconds: float = 1.0, host: str = "127.0.0.1", plain_http: bool = False) -> None:
         fx = fixtures_dir()
         # Each capture is the caller's (a test case's files) or, by default, the shared one of that kind.
-        self.status_xml = status_xml or (fx / "roombar-roomos11.19-status.xml").read_bytes()
-        self.config_xml = config_xml or (fx / "sx20-ce9.1.4-configuration.xml").read_bytes()
-        self.banner = banner or (fx / "jsxapi-welcome.txt").read_bytes()
-        self.echo_response = echo_response or (fx / "jsxapi-echo_response.txt").read_bytes()
-        self.valuespace_xml = valuespace_xml or (fx / "valuespace.xml").read_bytes()
+        given = lambda value, name: value if value is not None else (fx / name).read_bytes()  # noqa: E731
+        self.status_xml = given(status_xml, "roombar-roomos11.19-status.xml")
+        self.config_xml = given(config_xml, "sx20-ce9.1.4-configuration.xml")
+        self.banner = given(banner, "jsxapi-welcome.txt")
+        self.echo_response = given(echo_response, "jsxapi-echo_response.txt")
+        self.valuespace_xml = given(valuespace_xml, "valuespace.xml")
         self.valuespace = Valuespace(self.valuespace_xml)
         self.plain_http = plain_http  # also serve the XMLAPI over plain HTTP (http_port), as a codec with HTTP on
         self.username, self.password = username, password

@@ -20,11 +20,29 @@ CASES = REPO / "tests" / "vendors" / "cisco"
 MODES = ["ssh-json", "paramiko-json", "ssh-terminal", "paramiko-terminal", "https"]
 
 
-def sim_for_case(case_dir: Path, **kw) -> CiscoSim:
+# case.json key -> the CiscoSim argument it feeds.  Every capture key is required, so a case never
+# silently falls back to the simulator's default files; any other key is refused (a typo would otherwise
+# be a declaration that reaches nothing).
+CASE_CAPTURES = {"status": "status_xml", "configuration": "config_xml", "valuespace": "valuespace_xml",
+                 "banner": "banner", "echo_response": "echo_response"}
+CASE_OTHER_KEYS = {"about", "presets"}
+
+
+def case_captures(case_dir: Path) -> dict[str, str]:
+    """The shared captures (``cisco/...`` paths) a case serves, by key; refuses a missing or unknown key."""
     case = json.loads((case_dir / "case.json").read_text(encoding="utf-8"))
-    return CiscoSim(status_xml=(FIXTURES / case["status"]).read_bytes(),
-                    config_xml=(FIXTURES / case["configuration"]).read_bytes(),
-                    presets=[tuple(p) for p in case.get("presets", [])], password=CANARY, **kw)
+    unknown = set(case) - set(CASE_CAPTURES) - CASE_OTHER_KEYS
+    missing = set(CASE_CAPTURES) - set(case)
+    if unknown or missing:
+        raise ValueError(f"{case_dir.name}/case.json: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
+    return {key: case[key] for key in CASE_CAPTURES}
+
+
+def sim_for_case(case_dir: Path, **kw) -> CiscoSim:
+    """A simulator built only from what the case folder names (data-only cases)."""
+    case = json.loads((case_dir / "case.json").read_text(encoding="utf-8"))
+    files = {CASE_CAPTURES[key]: (FIXTURES / path).read_bytes() for key, path in case_captures(case_dir).items()}
+    return CiscoSim(**files, presets=[tuple(p) for p in case.get("presets", [])], password=CANARY, **kw)
 
 
 def connection(sim: CiscoSim, mode: str, state_dir: Path, *, timeout: float = 3.0, pin: bool = True,
