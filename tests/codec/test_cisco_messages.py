@@ -13,7 +13,6 @@ import time
 import pytest
 
 from agent.model import Status
-from agent.vendors import pinning
 from tests.codec.conftest import CANARY, MODES, connection
 from tests.codec.readable import assert_readable, inner_key
 from tests.vendors.poly_peers import by_id, make_config, report_text, run_codec_check
@@ -118,14 +117,7 @@ def test_auth_failure_through_the_probe(clean, tmp_path, mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_changed_host_key_through_the_probe(clean, tmp_path, mode):
     config = cisco_config(tmp_path, clean, mode)  # pins what the codec shows now
-    if mode == "https":
-        # The simulator's "changed_host_key" renews only the SSH key (AUDIT3 item 6); what the agent sees
-        # when a codec's certificate changed is a pin that no longer matches: pin another certificate.
-        other = pinning.tls_fingerprint(_other_certificate_der())
-        pinning.store_certificate(connection(clean, mode, tmp_path / "state", pin=False), other, replace=True)
-        set_faults(clean, mode)
-    else:
-        set_faults(clean, mode, "changed_host_key")
+    set_faults(clean, mode, "changed_host_key")  # a new SSH host key and a new TLS certificate
     logins, received = clean.ssh_logins, len(clean.received)
     results, _ = check(clean, config)
     reachable, login = results["codec.reachable"], results["codec.login"]
@@ -144,19 +136,3 @@ def test_changed_host_key_through_the_probe(clean, tmp_path, mode):
     if mode == "https":
         assert clean.received[received:] == []
 
-
-def _other_certificate_der() -> bytes:
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "the codec's earlier certificate")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.DER)
