@@ -51,6 +51,11 @@ class Peer:
 
 @contextmanager
 def peer(kind: str, password: str = CANARY) -> Iterator[Peer]:
+    if kind.endswith("-paramiko"):  # the same peer, the session through paramiko instead of OpenSSH
+        with peer(kind[:-len("-paramiko")], password) as p:
+            p.codec["ssh_client"] = "paramiko"
+            yield p
+        return
     if kind.startswith("cisco"):
         with CiscoSim(password=password) as sim:
             def https_logins(s=sim):
@@ -85,7 +90,7 @@ def peer(kind: str, password: str = CANARY) -> Iterator[Peer]:
         raise ValueError(kind)
 
 
-KINDS = ["cisco-ssh", "cisco-https", "gs-ssh", "gs-telnet", "rest-https"]
+KINDS = ["cisco-ssh", "cisco-ssh-paramiko", "cisco-https", "gs-ssh", "gs-ssh-paramiko", "gs-telnet", "rest-https"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -100,12 +105,35 @@ def test_auto_identifies_records_and_opens_one_session(tmp_path, kind):
         assert found["vendor"] == p.vendor
         # Identified before any login (Telnet has one candidate), and what was seen is on record.
         assert found["identified_by"] == ("only candidate" if kind == "gs-telnet" else "before login")
+        assert status_of(report).transport == p.codec["transport"]
         assert p.sessions() == 1, f"{kind}: {p.sessions()} sessions opened for one poll"
         status = next(run.status for run in report.runs if run.status is not None)
         assert status.raw["_identified_as"] == p.vendor
         assert status.raw["_identity_evidence"] == found["evidence"]
         if p.logins_tried is not None:
             assert p.logins_tried() == 1, "the password went to one login only"
+        assert_read_only(kind, p)
+
+
+def assert_read_only(kind: str, p: Peer) -> None:
+    """What the peer received: auto's two unauthenticated GETs, then only the chosen driver's reads."""
+    from agent.vendors import get_driver_class
+
+    allowed = get_driver_class(p.vendor).ALLOWED
+    if kind.startswith("cisco"):
+        received = [c for _, c in p.sim.received]
+        if "https" in kind:
+            assert received[:3] == ["GET /status.xml", "GET /rest/system", "POST /xmlapi/session/begin"]
+            assert set(received[3:]) <= {"GET /status.xml", "GET /configuration.xml", "POST /xmlapi/session/end",
+                                         "POST /putxml <Command><Camera><Preset><List/></Preset></Camera></Command>"}
+        else:
+            assert received and all(allowed.permits(c.split(" | ")[0]) for c in received), received
+    elif kind.startswith("gs"):
+        assert p.sim.commands and all(allowed.permits(c) or c in ("exit", "bye") for c in p.sim.commands), p.sim.commands
+    else:
+        assert p.sim.requests[:3] == ["GET /status.xml", "GET /rest/system", "POST /rest/current/session"]
+        rest = [r for r in p.sim.requests[3:] if r not in ("POST /rest/current/session", "DELETE /rest/current/session")]
+        assert rest and all(allowed.permits(r) for r in rest), rest
 
 
 def test_auto_ssh_evidence_is_read_before_the_login(tmp_path):
@@ -204,6 +232,38 @@ def test_auto_changed_ssh_key_stops_before_any_password(tmp_path):
         assert login.status.value == "fail" and "ĐÃ THAY ĐỔI" in login.message.render("vi")
         assert p.sim.sessions_opened == 0 and p.sim.logins_failed == 0
         assert not identity_file(config).exists()
+
+
+def status_of(report):
+    return next(run.status for run in report.runs if run.status is not None)
+
+
+def test_auto_unpinned_ssh_key_sends_no_password(tmp_path):
+    with peer("cisco-ssh") as p:
+        codec = {k: v for k, v in p.codec.items() if k != "ssh_fingerprint"}
+        config = make_config(tmp_path, {"vendor": "auto", **codec})
+        login = by_id(run_codec_check(config))["codec.login"]
+        assert login.status.value == "error" and "codec trust" in login.message.render("vi")
+        assert p.sim.ssh_logins == 0 and not identity_file(config).exists()
+
+
+@pytest.mark.parametrize("transport", ["ssh", "https"])
+def test_auto_closed_port_is_unreachable(tmp_path, transport):
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago and now refuses connections
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    codec = {"transport": transport, "port": port, "ssh_fingerprint": "SHA256:" + "A" * 43,
+             "tls": {"fingerprint": "AB:" * 31 + "AB"}}
+    if transport == "https":
+        del codec["ssh_fingerprint"]
+    else:
+        del codec["tls"]
+    config = make_config(tmp_path, {"vendor": "auto", **codec})
+    result = by_id(run_codec_check(config))["codec.reachable"]
+    assert result.status.value == "fail"
+    assert "không kết nối được" in result.message.render("vi") or "không nhận kết nối" in result.message.render("vi")
 
 
 def test_http_verdict_documented_fingerprints():
