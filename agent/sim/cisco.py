@@ -10,6 +10,12 @@ State changes are overlays on the real tree (:data:`HEALTHY` makes the Room Bar 
 room with two screens; each fault changes a few leaves); ``state="capture"`` serves the captures verbatim.
 Faults switch at run time with :meth:`CiscoSim.set_faults`.  Every command and request received is logged
 in :attr:`CiscoSim.received` so tests can prove the agent sent only read-only commands.
+
+Every capture can be given (``status_xml``, ``config_xml``, ``valuespace_xml``, ``banner``,
+``echo_response``: the test cases' files); ``plain_http=True`` also serves the XMLAPI without TLS on
+``http_port``.  Model states transform the real trees the way other models answer (codecs.md §2.3, §2.6):
+``room_kit`` strips the microphones' EchoControl from the configuration, ``no_preset_list`` refuses the
+camera preset list and defines the room's presets as the status tree's RoomPreset items.
 """
 
 from __future__ import annotations
