@@ -178,13 +178,28 @@ def keyscan(host: str, port: int, timeout: float) -> list[tuple[str, str]]:
     if not keys:
         stderr = done.stderr.decode("utf-8", "replace")
         error = _last_line(stderr) or f"no SSH host key within {timeout_s} s"
-        if any(s in stderr for s in _UNREACHABLE):
+        if not any(s in stderr for s in _UNREACHABLE):
+            # ssh-keyscan says nothing of a refused connection (OpenSSH 9.2): one TCP connect tells a codec
+            # that is off or unplugged from one that answered but does not speak SSH.
+            error = _tcp_verdict(host, port, timeout) or error
+        if any(s in error for s in _UNREACHABLE) or any(s in stderr for s in _UNREACHABLE):
             raise localized(DeviceUnreachable(f"{host}:{port} presented no SSH host key: {error}"),
                             "codec.ssh.unreachable", host=host, port=port, error=error)
         # It took the connection but never completed a handshake: reachable, not speaking SSH.
         raise localized(ProtocolError(f"{host}:{port} did not complete the SSH handshake: {error}"),
                         "codec.ssh.handshake", host=host, port=port, error=error)
     return keys
+
+
+def _tcp_verdict(host: str, port: int, timeout: float) -> str | None:
+    """Why a TCP connection to host:port fails, in ssh's words ("Connection refused", ...), or None."""
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except socket.timeout:
+        return "Connection timed out"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -21,18 +21,12 @@ from tests.vendors.poly_peers import by_id, make_config, report_text, run_codec_
 SSH_FP = "SHA256:" + "A" * 43
 TLS_FP = "sha256:" + ":".join(["AB"] * 32)
 needs_ssh = pytest.mark.skipif(openssh.ssh_program() is None, reason="needs the ssh client (openssh-client)")
-KEYSCAN_BUG = pytest.mark.xfail(strict=True, reason=(
-    "agent/vendors/openssh.py keyscan(): ssh-keyscan (OpenSSH 9.2) prints nothing when the connection is "
-    "refused, so with [codec] ssh_fingerprint a codec that is off becomes ProtocolError 'did not complete the "
-    "SSH handshake' -> codec.reachable ERROR with the 'check vendor/transport/port' remedy; a TCP connect "
-    "when keyscan returns no key would tell 'refused' (DeviceUnreachable) from 'not speaking SSH'"))
-
 # (id, [codec] table, expected device error(s) inside the message, marks)
 CASES = [
     ("cisco ssh openssh known_hosts", {"vendor": "cisco", "transport": "ssh", "ssh_client": "openssh"},
      "codec.ssh.unreachable", [needs_ssh]),
     ("cisco ssh openssh fingerprint", {"vendor": "cisco", "transport": "ssh", "ssh_client": "openssh",
-                                       "ssh_fingerprint": SSH_FP}, "codec.ssh.unreachable", [needs_ssh, KEYSCAN_BUG]),
+                                       "ssh_fingerprint": SSH_FP}, "codec.ssh.unreachable", [needs_ssh]),
     ("cisco ssh paramiko", {"vendor": "cisco", "transport": "ssh", "ssh_client": "paramiko",
                             "ssh_fingerprint": SSH_FP}, "codec.err.cannot_connect", []),
     ("cisco https", {"vendor": "cisco", "transport": "https", "tls": {"fingerprint": TLS_FP}},
@@ -40,7 +34,7 @@ CASES = [
     ("poly-gs telnet", {"vendor": "poly-gs", "transport": "telnet", "allow_insecure": True},
      "codec.err.cannot_connect", []),
     ("poly-gs ssh openssh fingerprint", {"vendor": "poly-gs", "transport": "ssh", "ssh_client": "openssh",
-                                         "ssh_fingerprint": SSH_FP}, "codec.ssh.unreachable", [needs_ssh, KEYSCAN_BUG]),
+                                         "ssh_fingerprint": SSH_FP}, "codec.ssh.unreachable", [needs_ssh]),
     ("poly-rest https", {"vendor": "poly-rest", "tls": {"fingerprint": TLS_FP}}, "codec.err.cannot_connect", []),
     # SNMP over UDP: a closed port and a silent agent look the same (no answer); pysnmp's own timeout or the
     # driver's deadline, whichever comes first.

@@ -152,6 +152,42 @@ def test_nothing_listening_is_unreachable(tmp_path):
     assert "Không kết nối SSH được" in info.value.text.render("vi")
 
 
+def test_keyscan_tells_a_closed_port_from_a_port_that_does_not_speak_ssh():
+    """ssh-keyscan prints nothing for a refused connection: the fingerprint path must still say
+    'unreachable' (codec.reachable FAIL) for a codec that is off, and 'handshake' for a non-SSH port."""
+    import socket
+    import threading
+
+    with pytest.raises(DeviceUnreachable) as closed:
+        openssh.keyscan("127.0.0.1", free_port(), 1.0)
+    assert closed.value.text.key == "codec.ssh.unreachable" and "Connection refused" in str(closed.value)
+
+    mute = socket.create_server(("127.0.0.1", 0))  # accepts, never speaks (not an SSH server)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        mute.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(mute.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(ProtocolError) as silent:
+            openssh.keyscan("127.0.0.1", mute.getsockname()[1], 1.0)
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        mute.close()
+    assert silent.value.text.key == "codec.ssh.handshake"
+
+
 def test_auto_chooses_openssh_only_when_it_can(tmp_path, monkeypatch):
     pw = tmp_path / "pw"
     pw.write_text("x\n")
