@@ -5,8 +5,15 @@ codec.call_rate, codec.content_rate, codec.monitors, codec.audio, codec.echo_con
 codec.camera_presets, codec.standby, codec.version.
 
 Pure functions of a :class:`~agent.vendors.model.CodecStatus` and ``[codec.expect]``.  A value the
-device does not expose (None, with a reason in ``status.reasons``) gives ``error`` ("cannot verify",
-with the reason) when the check needs it, never a guessed pass or fail.
+check needs but the device did not give (None, with a reason in ``status.reasons``) is never a guessed
+pass or fail.  Two cases, told apart by the reason's key (:func:`agent.vendors.model.is_api_limit`):
+
+- this model / API cannot report it (Group Series standby and presets, VideoOS call rate, ...): ``skip``,
+  the message saying how the technician checks it by hand on the screen or remote.  Skip, not warn: such
+  a room would otherwise never pass, every day, for a limit of its codec and not a fault of the room, and
+  a warning seen every day is soon not read; the skip line still says what to check by hand.
+- it could not be read this time (no answer, a refusal, a call being set up): ``error`` ("cannot
+  verify", with the reason).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import unicodedata
 from typing import Any, Callable
 
 from agent.errors import shown
-from agent.i18n import Text, register
+from agent.i18n import Text, known, register
 from agent.model import CheckResult, Status
 from agent.vendors import model as m
 
@@ -25,12 +32,66 @@ CLAUSE = "5.2.1"
 register(
     {
         "codec.unknown": (
-            "Không kiểm tra được: thiết bị đầu cuối không cung cấp {what} ({reason})",
-            "Cannot check: the codec does not expose {what} ({reason})",
+            "Không kiểm tra được {what}: lần này không đọc được từ thiết bị đầu cuối ({reason})",
+            "Cannot check {what}: not read from the codec this time ({reason})",
         ),
         "codec.unknown.remedy": (
             "Kiểm tra trực tiếp trên màn hình cài đặt của thiết bị đầu cuối (VCS) và ghi vào sổ theo dõi.",
             "Check it on the codec's own settings screen and note it in the log book.",
+        ),
+        # a value this model / API cannot report: skipped, with how to check it by hand
+        "codec.by_hand": (
+            "Không đọc được {what} qua giao tiếp của thiết bị đầu cuối này ({reason}). Tự kiểm tra: {how}",
+            "This codec's API cannot report {what} ({reason}). Check it by hand: {how}",
+        ),
+        "codec.by_hand.video": (
+            "trong phiên tổng duyệt, khi cuộc gọi đã kết nối, chạy lại kiểm tra (thiết bị báo định dạng hình ảnh "
+            "trong cuộc gọi) hoặc mở mục thống kê cuộc gọi (Call Statistics) trên màn hình và xem hình ảnh gửi đi "
+            "đạt HD 720p/1080p.",
+            "during the rehearsal, once the call is connected, run the check again (the codec reports the video "
+            "format in a call) or open the call statistics on the screen and see that the outgoing video is HD "
+            "720p/1080p.",
+        ),
+        "codec.by_hand.rate": (
+            "mở cài đặt cuộc gọi trên giao diện web hoặc màn hình của thiết bị đầu cuối và xem băng thông kết nối "
+            "mặc định (call rate) đúng mức VNPT hướng dẫn.",
+            "open the call settings in the codec's web interface or on its screen and see that the default call "
+            "rate is what VNPT set.",
+        ),
+        "codec.by_hand.content": (
+            "trong phiên tổng duyệt, trình chiếu thử một tài liệu và hỏi điểm cầu trung tâm (VNPT) nội dung trình "
+            "chiếu có rõ nét không.",
+            "during the rehearsal, share a document and ask the central point (VNPT) whether it is clear.",
+        ),
+        "codec.by_hand.monitors": (
+            "nhìn các màn hình: đều bật, có hình ảnh và hiển thị 2 nguồn hình ảnh khác nhau (hình các điểm cầu và "
+            "nội dung trình chiếu) theo chế độ hiển thị đã thống nhất.",
+            "look at the screens: all on, all showing a picture, with two different video sources (the far end "
+            "and the presentation) in the agreed display mode.",
+        ),
+        "codec.by_hand.presets": (
+            "dùng điều khiển từ xa hoặc màn hình cảm ứng gọi lần lượt từng vị trí quay camera (preset): vị trí chủ "
+            "tọa, bên trái, bên phải, phóng to, thu nhỏ, và xem camera quay đúng vị trí; lưu lại vị trí còn thiếu.",
+            "with the remote or touch panel, recall each camera preset in turn (chair position, left, right, zoom "
+            "in, zoom out) and see that the camera goes to the right place; store any that is missing.",
+        ),
+        "codec.by_hand.standby": (
+            "nhìn màn hình của thiết bị đầu cuối: có hình ảnh, không ở chế độ chờ (màn hình tối, báo ngủ); nếu "
+            "màn hình tối, bấm một phím trên điều khiển từ xa để đánh thức thiết bị.",
+            "look at the codec's screen: it shows a picture and is not in standby (dark, sleeping); if it is "
+            "dark, press a key on the remote to wake the codec.",
+        ),
+        "codec.by_hand.audio": (
+            "nói thử vào micro và nghe qua loa: micro không tắt tiếng (biểu tượng micro không bị gạch chéo), âm "
+            "lượng đủ nghe, không hú, rít, nhiễu.",
+            "speak into the microphones and listen on the loudspeakers: microphones not muted (no crossed-out "
+            "microphone icon), volume audible, no howl, hiss or noise.",
+        ),
+        "codec.by_hand.registration": (
+            "xem trạng thái đăng ký (gatekeeper/SIP) trên màn hình thông tin hệ thống của thiết bị đầu cuối, "
+            "hoặc gọi thử tới điểm cầu trung tâm (VNPT).",
+            "read the registration state (gatekeeper/SIP) on the codec's system information screen, or place a "
+            "test call to the central point (VNPT).",
         ),
         # reachable / login
         "codec.reachable.ok": (
@@ -226,6 +287,16 @@ register(
             "Chế độ hiển thị của thiết bị đầu cuối là {mode}: chỉ hiển thị một nguồn hình ảnh",
             "The codec's display mode is {mode}: only one video source is shown",
         ),
+        "codec.monitors.configured_few": (
+            "Chế độ hiển thị {mode} của thiết bị đầu cuối chỉ dùng {count} cổng ra màn hình, yêu cầu {expected}",
+            "The codec's display mode {mode} drives only {count} output(s), {expected} required",
+        ),
+        "codec.monitors.configured_few.remedy": (
+            "Đặt chế độ hiển thị (Video Monitors) theo số màn hình của phòng như VNPT hướng dẫn, để hiển thị 2 nguồn "
+            "hình ảnh khác nhau.",
+            "Set the display mode (Video Monitors) for the room's screens as VNPT instructs, to show two different "
+            "video sources.",
+        ),
         "codec.monitors.single.remedy": (
             "Đặt chế độ hiển thị (Video Monitors) về Auto hoặc Dual theo hướng dẫn của VNPT để hiển thị 2 nguồn hình ảnh.",
             "Set the display mode (Video Monitors) to Auto or Dual as VNPT instructs, to show two video sources.",
@@ -248,6 +319,18 @@ register(
         "codec.audio.muted": (
             "Micro của thiết bị đầu cuối đang TẮT TIẾNG (mute) khi không có cuộc gọi",
             "The codec's microphones are MUTED outside a call",
+        ),
+        "codec.audio.muted_unknown": (
+            "Micro của thiết bị đầu cuối đang TẮT TIẾNG (mute); không biết thiết bị có đang trong cuộc gọi hay "
+            "không ({reason}) nên chưa coi là lỗi: tắt tiếng trong cuộc họp có thể là chủ ý",
+            "The codec's microphones are MUTED; whether it is in a call is unknown ({reason}), so this is not "
+            "counted as a fault: muting during a meeting may be intended",
+        ),
+        "codec.audio.muted_unknown.remedy": (
+            "Nếu thiết bị đầu cuối không trong cuộc họp, bấm nút tắt/bật tiếng micro trên điều khiển hoặc màn hình "
+            "cảm ứng để bật lại micro trước phiên tổng duyệt; nếu đang họp và chủ tọa yêu cầu tắt tiếng, giữ nguyên.",
+            "If the codec is not in a meeting, press the microphone mute button on the remote or touch panel to "
+            "unmute before the rehearsal; if a meeting is on and the chair asked for mute, leave it.",
         ),
         "codec.audio.muted.remedy": (
             "Bấm nút tắt/bật tiếng micro trên điều khiển hoặc màn hình cảm ứng để bật lại micro trước phiên tổng duyệt.",
@@ -333,6 +416,7 @@ register(
         "codec.what.registration": ("trạng thái đăng ký H.323/SIP", "its H.323/SIP registration"),
         "codec.what.video": ("định dạng hình ảnh", "its video format"),
         "codec.what.rate": ("băng thông kết nối", "its call bandwidth"),
+        "codec.what.content": ("băng thông cho trình chiếu dữ liệu", "its content (presentation) bandwidth"),
         "codec.what.monitors": ("trạng thái màn hình", "its screens"),
         "codec.what.audio": ("trạng thái micro và âm lượng", "its microphones and volume"),
         "codec.what.echo": ("chế độ triệt vọng", "its echo cancellation"),
@@ -345,10 +429,17 @@ register(
 _FORMAT_HEIGHT = {"720p": 720, "1080p": 1080}
 
 
-def _unknown(check_id: str, what: str, status: m.CodecStatus, path: str) -> CheckResult:
+def _unknown(check_id: str, what: str, status: m.CodecStatus, path: str, *, observed: Any = None) -> CheckResult:
+    """A needed value is None: ``skip`` with a by-hand check when this model / API cannot report it,
+    ``error`` when it could not be read this time (see the module docstring)."""
     reason = status.reason(path) or m_not_reported()
+    if m.is_api_limit(reason):
+        how = Text(f"codec.by_hand.{what}") if known(f"codec.by_hand.{what}") else Text("codec.unknown.remedy")
+        return CheckResult(check_id, Status.SKIP,
+                           Text("codec.by_hand", what=Text(f"codec.what.{what}"), reason=reason, how=how),
+                           observed=observed, remedy=how, clause=CLAUSE)
     return CheckResult(check_id, Status.ERROR, Text("codec.unknown", what=Text(f"codec.what.{what}"), reason=reason),
-                       remedy=Text("codec.unknown.remedy"), clause=CLAUSE)
+                       observed=observed, remedy=Text("codec.unknown.remedy"), clause=CLAUSE)
 
 
 def m_not_reported() -> Text:
@@ -465,7 +556,11 @@ def check_video_format(status: m.CodecStatus, expect: Any) -> CheckResult:
             if m.is_no_signal(status.reasons.get("video.main_source_format")):
                 return _result("codec.video_format", Status.FAIL, Text("codec.video.nosignal"),
                                expected=expect.video_format, remedy=Text("codec.video.nosignal.remedy"))
-            return _unknown("codec.video_format", "video", status, "video.main_source_format")
+            # In a call whose outgoing format was not read (being set up, ended while read), the call's
+            # reason says why, not "the API reports the format only during a call".
+            pending = [c for c in (status.calls or []) if not c.tx_video_format]
+            path = f"calls[{pending[0].id}].tx_video_format" if pending else "video.main_source_format"
+            return _unknown("codec.video_format", "video", status, path)
     height = _height(fmt)
     if height is None:
         return _unknown("codec.video_format", "video", status, "video.main_source_format")
@@ -505,7 +600,7 @@ def check_call_rate(status: m.CodecStatus, expect: Any) -> CheckResult:
 def check_content_rate(status: m.CodecStatus, expect: Any) -> CheckResult:
     need = expect.min_content_rate_kbps
     if status.calls is None:
-        return _unknown("codec.content_rate", "rate", status, "calls")
+        return _unknown("codec.content_rate", "content", status, "calls")
     if not status.calls:
         return _result("codec.content_rate", Status.SKIP, Text("codec.content.idle", why=Text("codec.content.nocall")),
                        expected=need or None, remedy=Text("codec.content.idle.remedy"))
@@ -527,21 +622,31 @@ def check_monitors(status: m.CodecStatus, expect: Any) -> CheckResult:
     video = status.video
     if not video.monitors and video.monitors_configured is None:
         return _unknown("codec.monitors", "monitors", status, "video.monitors")
+    count = video.monitors_configured_count
+    if count is None:  # a status not built by a driver's poll (tests, the collector): same derivation
+        count, _ = m.configured_outputs(status)
     connected = [mon for mon in video.monitors if mon.connected]
-    observed = {"connected": len(connected), "mode": video.monitors_configured,
+    observed = {"connected": len(connected), "mode": video.monitors_configured, "configured": count,
                 "outputs": [{"id": mon.id, "role": mon.role, "resolution": mon.resolution, "connected": mon.connected}
                             for mon in video.monitors]}
     unknown = [mon for mon in video.monitors if mon.connected is None]
-    if len(connected) < expect.monitors and unknown and (video.monitors_configured or "").lower() != "single":
+    too_few_configured = count is not None and count < expect.monitors
+    if len(connected) < expect.monitors and unknown and not too_few_configured:
         # Outputs whose plug state the device does not report (Poly text API): cannot verify, not "missing".
-        return _unknown("codec.monitors", "monitors", status, f"video.monitors[{unknown[0].id}].connected")
+        return _unknown("codec.monitors", "monitors", status, f"video.monitors[{unknown[0].id}].connected",
+                        observed=observed)
     if len(connected) < expect.monitors and not unknown:
         return _result("codec.monitors", Status.FAIL,
                        Text("codec.monitors.few", connected=len(connected), expected=expect.monitors),
                        observed=observed, expected=expect.monitors, remedy=Text("codec.monitors.few.remedy"))
-    if expect.monitors >= 2 and (video.monitors_configured or "").lower() == "single":
-        return _result("codec.monitors", Status.FAIL, Text("codec.monitors.single", mode=video.monitors_configured),
-                       observed=observed, expected=expect.monitors, remedy=Text("codec.monitors.single.remedy"))
+    if too_few_configured and expect.monitors >= 2:
+        if count == 1:
+            return _result("codec.monitors", Status.FAIL, Text("codec.monitors.single", mode=video.monitors_configured),
+                           observed=observed, expected=expect.monitors, remedy=Text("codec.monitors.single.remedy"))
+        return _result("codec.monitors", Status.FAIL,
+                       Text("codec.monitors.configured_few", mode=video.monitors_configured, count=count,
+                            expected=expect.monitors),
+                       observed=observed, expected=expect.monitors, remedy=Text("codec.monitors.configured_few.remedy"))
     names = ", ".join(f"{mon.id}: {mon.device or mon.role or '?'} {mon.resolution or ''}".strip() for mon in connected) or "-"
     return _result("codec.monitors", Status.PASS,
                    Text("codec.monitors.ok", connected=len(connected), expected=expect.monitors, list=names,
@@ -551,14 +656,17 @@ def check_monitors(status: m.CodecStatus, expect: Any) -> CheckResult:
 
 def check_audio(status: m.CodecStatus, expect: Any) -> CheckResult:
     audio = status.audio
+    paths = ["audio.mics_connected", "audio.muted", "audio.volume"]
+    paths.sort(key=lambda p: m.is_api_limit(status.reason(p)))  # a value not read this time first: error
     if audio.mics_connected is None and audio.muted is None and audio.volume is None:
-        return _unknown("codec.audio", "audio", status, "audio")
+        return _unknown("codec.audio", "audio", status, paths[0])
     observed = {"mics_connected": audio.mics_connected, "mics_total": audio.mics_total, "muted": audio.muted,
                 "volume": audio.volume, "volume_muted": audio.volume_muted}
     if audio.mics_connected is not None and audio.mics_connected < expect.microphones:
         return _result("codec.audio", Status.FAIL, Text("codec.audio.nomic", mics=audio.mics_connected, expected=expect.microphones),
                        observed=observed, expected={"microphones": expect.microphones}, remedy=Text("codec.audio.nomic.remedy"))
-    if audio.muted and not status.in_call:
+    in_call = status.in_call  # None: the device did not give its calls (reasons["calls"])
+    if audio.muted and in_call is False:
         return _result("codec.audio", Status.FAIL, Text("codec.audio.muted"), observed=observed,
                        expected={"muted": False}, remedy=Text("codec.audio.muted.remedy"))
     if audio.volume == 0 or audio.volume_muted:
@@ -566,10 +674,15 @@ def check_audio(status: m.CodecStatus, expect: Any) -> CheckResult:
                        Text("codec.audio.silent", volume=audio.volume if audio.volume is not None else "?",
                             speaker=Text("codec.audio.speaker_muted") if audio.volume_muted else ""),
                        observed=observed, expected={"volume": "> 0"}, remedy=Text("codec.audio.silent.remedy"))
-    missing = [p for p in ("audio.mics_connected", "audio.muted", "audio.volume") if status.reason(p) and
-               getattr(audio, p.split(".")[1]) is None]
+    missing = [p for p in paths if status.reason(p) and getattr(audio, p.split(".")[1]) is None]
     if missing:
-        return _unknown("codec.audio", "audio", status, missing[0])
+        return _unknown("codec.audio", "audio", status, missing[0], observed=observed)
+    if audio.muted and in_call is None:
+        # Muted while the codec may be in a call (e.g. a Cisco reporting an active call without details):
+        # muting in a meeting is normal, so not a fail; a warning, so the technician looks.
+        return _result("codec.audio", Status.WARN,
+                       Text("codec.audio.muted_unknown", reason=status.reason("calls") or m_not_reported()),
+                       observed=observed, expected={"muted": False}, remedy=Text("codec.audio.muted_unknown.remedy"))
     return _result("codec.audio", Status.PASS,
                    Text("codec.audio.ok", mics=audio.mics_connected, total=audio.mics_total if audio.mics_total is not None else "?",
                         mute=Text("codec.audio.muted_word" if audio.muted else "codec.audio.live_word"), volume=audio.volume),
@@ -581,11 +694,12 @@ def check_echo_control(status: m.CodecStatus, expect: Any) -> CheckResult:
         return _result("codec.echo_control", Status.SKIP, Text("codec.echo.not_required"))
     mics = [mic for mic in status.audio.mics if mic.echo_control is not None]
     if not mics:
-        reason = status.reason("audio.echo_control") or status.reason("audio.mics")
-        if reason:
+        path = "audio.echo_control" if status.reason("audio.echo_control") else "audio.mics"
+        reason = status.reason(path)
+        if m.is_api_limit(reason):  # a model without the setting (Room Kit/Bar, VideoOS, SNMP): check by ear
             return _result("codec.echo_control", Status.SKIP, Text("codec.echo.builtin", reason=reason),
                            remedy=Text("codec.echo.builtin.remedy"))
-        return _unknown("codec.echo_control", "echo", status, "audio.mics")
+        return _unknown("codec.echo_control", "echo", status, path)  # not read this time: error
     off = [mic for mic in mics if not mic.echo_control]
     observed = {mic.id: mic.echo_control for mic in mics}
     label = lambda ms: _Joined([Text("codec.mic", id=mic.id) for mic in ms])  # noqa: E731

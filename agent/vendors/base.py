@@ -424,6 +424,7 @@ class CodecDriver:
             finally:
                 self._end_poll()
             status.reasons = dict(self._reasons)
+            m.derive(status)  # values computed from the others (the configured output count)
             for path in m.missing_reasons(status):
                 if status.reason(path) is None:
                     status.reasons[path] = NOT_REPORTED

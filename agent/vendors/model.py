@@ -6,7 +6,10 @@ does not expose is ``None`` *and* has an entry in :attr:`CodecStatus.reasons` un
 path (``"registration.h323.status"``, ``"audio.mics[2].echo_control"``): never a guess.  A reason is
 an ``agent.i18n.Text`` from the driver's catalogue (rendered in the report's language; a string in
 JSON), with the device's own words as parameters.  A reason meaning "there is no video signal" has a
-key ending in ``.no_signal`` (see :func:`is_no_signal`): the video check fails on it.
+key ending in ``.no_signal`` (see :func:`is_no_signal`): the video check fails on it.  A reason whose
+key is in :data:`API_LIMITS` means "this model / API cannot report it" (see :func:`is_api_limit`): a
+check that needs the value is skipped with a by-hand instruction; any other reason ("could not read it
+this time": no answer, a refusal, a call being set up) makes it an error.
 
 The JSON shape (``to_plain`` of :class:`CodecStatus`) is documented in docs/codec.md.
 """
@@ -14,10 +17,29 @@ The JSON shape (``to_plain`` of :class:`CodecStatus`) is documented in docs/code
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.i18n import Text
+from agent.i18n import Text, register
+
+register(
+    {
+        "codec.count.auto": (
+            "chế độ hiển thị Auto: thiết bị đầu cuối dùng bao nhiêu cổng ra tùy số màn hình được cắm, không có "
+            "số lượng cài đặt cố định",
+            "monitor mode Auto: the codec uses as many outputs as screens are plugged in; no configured count",
+        ),
+        "codec.count.odd_mode": (
+            "chế độ hiển thị {mode} không cho biết số cổng ra màn hình",
+            "the monitor mode {mode} does not say how many outputs are configured",
+        ),
+        "codec.count.output_unread": (
+            "không đọc được cài đặt của cổng ra {id} ({why})",
+            "the setting of output {id} was not read ({why})",
+        ),
+    }
+)
 
 # Normalised registration states (the raw device word is kept next to it).
 REGISTERED = "registered"
@@ -106,6 +128,9 @@ class Monitor:
 @dataclass
 class Video:
     monitors_configured: str | None = None  # the device's monitor mode ("Auto", "Dual", "Single", ...)
+    # outputs the configuration drives (Single 1, Dual 2, Triple 3; Poly GS: outputs not switched off);
+    # null for Auto (as many as screens are plugged in) or an unknown mode, with the reason
+    monitors_configured_count: int | None = None
     monitors: list[Monitor] = field(default_factory=list)
     main_source: str | None = None  # input source shown as main video
     presentation_source: str | None = None  # configured default presentation (content) source
@@ -155,7 +180,11 @@ class CodecStatus:
     raw: dict[str, Any] = field(default_factory=dict)  # what was read, secrets redacted (diagnostics)
 
     @property
-    def in_call(self) -> bool:
+    def in_call(self) -> bool | None:
+        """True in a call, False idle, None when the device did not give its calls (see ``reasons["calls"]``:
+        e.g. a Cisco reporting active calls without their details)."""
+        if self.calls is None:
+            return None
         return bool(self.calls)
 
     def reason(self, path: str) -> Text | str | None:
@@ -172,6 +201,74 @@ def is_no_signal(reason: Text | str | None) -> bool:
     if isinstance(reason, Text):
         return reason.key.endswith(".no_signal")
     return bool(reason) and str(reason).startswith("no signal")
+
+
+# Reason keys (drivers' catalogue keys) that mean "this model / API cannot report the value": it is not
+# among the API's reads at all, or only in another state (the video format only during a call).  Keys,
+# never the English text; tests/codec/test_checks.py checks every one is a registered key, so a renamed key
+# fails there instead of silently turning a skip into an error.  A reason not listed here ("not answered",
+# "refused", "deferred while a call is set up", a missing line in an answer) means "could not read it this
+# time" and stays an error.
+API_LIMITS: frozenset[str] = frozenset({
+    # Poly Group Series text API
+    "codec.gs.no_standby", "codec.gs.no_presets", "codec.gs.plug_unknown", "codec.gs.format_in_call_only",
+    "codec.gs.no_mac", "codec.gs.no_content_channel", "codec.gs.no_max_rates", "codec.gs.mics_any_only",
+    "codec.gs.no_speaker_mute", "codec.gs.not_read", "codec.gs.no_failure_reason",
+    # Poly VideoOS REST
+    "codec.rest.no_call_rate", "codec.rest.no_screens", "codec.rest.format_in_call_only", "codec.rest.no_presets",
+    "codec.rest.not_in_reads", "codec.rest.not_among_reads", "codec.rest.no_echo", "codec.rest.no_speaker_mute",
+    "codec.rest.no_failure_reason",
+    # SNMP fallback
+    "codec.snmp.no_standby", "codec.snmp.no_call_rate", "codec.snmp.no_screens", "codec.snmp.no_presets",
+    "codec.snmp.not_over_snmp", "codec.snmp.not_in_mib", "codec.snmp.no_format", "codec.snmp.call_details",
+    "codec.snmp.no_registration_mib", "codec.snmp.no_mic_objects",
+    # Cisco xAPI: models without the setting, calls whose details the codec hides (Teams/Webex)
+    "codec.cisco.builtin_echo", "codec.cisco.no_mic_echo", "codec.cisco.no_volume_mute", "codec.cisco.no_layout",
+    "codec.cisco.hidden_calls",
+    # derived counts
+    "codec.count.auto",
+})
+
+
+def is_api_limit(reason: Text | str | None) -> bool:
+    """True for a reason meaning "this model / API cannot report it" (not "could not read it this time")."""
+    return isinstance(reason, Text) and reason.key in API_LIMITS
+
+
+# Cisco's xConfiguration Video Monitors value space (codecs.md §1) and Poly GS's words for its enabled outputs.
+_MODE_OUTPUTS = {"single": 1, "dual": 2, "dualpresentationonly": 2, "triple": 3, "triplepresentationonly": 3,
+                 "off": 0}
+_OUTPUT_ENTRY = re.compile(r"video\.monitors\[([^\]]+)\]")
+
+
+def configured_outputs(status: "CodecStatus") -> tuple[int | None, Text | str | None]:
+    """How many video outputs the configuration drives, or None and why (never a guess).
+
+    From the monitor mode word: Single 1, Dual / DualPresentationOnly 2, Triple / TriplePresentationOnly 3
+    (Cisco); the Poly Group Series driver names its enabled outputs' count the same way (Off 0, Single 1,
+    Dual 2), so an output whose setting was not read leaves the count unknown.  Auto has no fixed count.
+    """
+    video = status.video
+    if video.monitors_configured is None:
+        return None, status.reason("video.monitors_configured") or status.reason("video.monitors")
+    for path, why in status.reasons.items():
+        match = _OUTPUT_ENTRY.fullmatch(path)
+        if match:
+            return None, Text("codec.count.output_unread", id=match.group(1), why=why)
+    word = "".join(video.monitors_configured.split()).lower()
+    if word == "auto":
+        return None, Text("codec.count.auto")
+    if word in _MODE_OUTPUTS:
+        return _MODE_OUTPUTS[word], None
+    return None, Text("codec.count.odd_mode", mode=repr(video.monitors_configured))
+
+
+def derive(status: "CodecStatus") -> None:
+    """Fill the values computed from others (after a driver's poll, before the null-reason walk)."""
+    count, why = configured_outputs(status)
+    status.video.monitors_configured_count = count
+    if count is None and why is not None:
+        status.reasons.setdefault("video.monitors_configured_count", why)
 
 
 def missing_reasons(value: Any, path: str = "") -> list[str]:

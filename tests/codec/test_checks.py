@@ -8,8 +8,9 @@ import pytest
 
 from agent.checks import codec as checks
 from agent.config.sections.codec import CodecExpect
-from agent.i18n import known
+from agent.i18n import Text, known
 from agent.model import Status
+from agent.vendors import cisco, poly_gs, poly_rest, snmp  # noqa: F401  (their reason catalogues)
 from agent.vendors import model as m
 
 
@@ -41,6 +42,9 @@ def call(**kw) -> m.Call:
 
 
 def edit(status: m.CodecStatus, path: str, value) -> m.CodecStatus:
+    if path.startswith("why:"):  # the reason a driver gives for a None: {"why:presets": Text(...)}
+        status.reasons[path[4:]] = value
+        return status
     *parents, last = path.split(".")
     obj = status
     for p in parents:
@@ -50,6 +54,13 @@ def edit(status: m.CodecStatus, path: str, value) -> m.CodecStatus:
 
 
 E = CodecExpect
+# Reasons as the drivers give them: "this model / API cannot report it" vs "not read this time".
+GS_NO_PRESETS, GS_NO_STANDBY = Text("codec.gs.no_presets"), Text("codec.gs.no_standby")
+GS_NOT_ANSWERED = Text("codec.gs.not_answered", command="volume get")
+GS_DEFERRED = Text("codec.gs.deferred", call="3", state="ringing")
+HIDDEN_CALLS = Text("codec.cisco.hidden_calls", active=1)
+PLUG_UNKNOWN = Text("codec.gs.plug_unknown")
+GS_OUTPUTS = [m.Monitor("1", "monitor1", "1920x1080p 60", None, "hdmi"), m.Monitor("2", "monitor2", "1920x1080p 60", None, "hdmi")]
 CASES = [
     # (id, status edits, expect, check id, expected status, message key)
     ("ip ok", {}, E(ip="10.8.50.218"), "codec.ip", Status.PASS, "codec.ip.ok"),
@@ -92,6 +103,64 @@ CASES = [
     ("version any", {}, E(), "codec.version", Status.PASS, "codec.version.ok"),
     ("version match", {}, E(version="ce11.19"), "codec.version", Status.PASS, "codec.version.match"),
     ("version other", {}, E(version="ce9.15"), "codec.version", Status.WARN, "codec.version.other"),
+    # not exposed by this model / API: skip with a by-hand check; not read this time: error
+    ("presets: API has no list", {"presets": None, "why:presets": GS_NO_PRESETS}, E(camera_presets=["Chủ tọa"]),
+     "codec.camera_presets", Status.SKIP, "codec.by_hand"),
+    ("presets: not answered", {"presets": None, "why:presets": Text("codec.cisco.no_presets", why="no answer")}, E(),
+     "codec.camera_presets", Status.ERROR, "codec.unknown"),
+    ("standby: API has no read", {"standby.state": None, "why:standby": GS_NO_STANDBY}, E(), "codec.standby",
+     Status.SKIP, "codec.by_hand"),
+    ("standby: not answered", {"standby.state": None, "why:standby": Text("codec.rest.no_state")}, E(), "codec.standby",
+     Status.ERROR, "codec.unknown"),
+    ("format: only in a call", {"video.main_source_format": None,
+                                "why:video.main_source_format": Text("codec.gs.format_in_call_only")}, E(),
+     "codec.video_format", Status.SKIP, "codec.by_hand"),
+    ("format: call being set up", {"video.main_source_format": None, "why:video.main_source_format": GS_DEFERRED}, E(),
+     "codec.video_format", Status.ERROR, "codec.unknown"),
+    ("format: call still connecting", {"calls": [call(status="connecting", tx_video_format=None)],
+                                       "video.main_source_format": None,
+                                       "why:video.main_source_format": Text("codec.rest.format_in_call_only"),
+                                       "why:calls[3].tx_video_format": Text("codec.rest.no_media_yet", state="connecting")},
+     E(), "codec.video_format", Status.ERROR, "codec.unknown"),
+    ("rate: not among the reads", {"call_rate.default_kbps": None, "why:call_rate": Text("codec.rest.no_call_rate")}, E(),
+     "codec.call_rate", Status.SKIP, "codec.by_hand"),
+    ("rate: not answered", {"call_rate.default_kbps": None,
+                            "why:call_rate.default_kbps": Text("codec.gs.not_answered", command="videocallrate get")}, E(),
+     "codec.call_rate", Status.ERROR, "codec.unknown"),
+    ("screens: plug state not reported", {"video.monitors_configured": "Dual", "video.monitors": GS_OUTPUTS,
+                                          "why:video.monitors[1].connected": PLUG_UNKNOWN,
+                                          "why:video.monitors[2].connected": PLUG_UNKNOWN}, E(monitors=2),
+     "codec.monitors", Status.SKIP, "codec.by_hand"),
+    ("screens: not among the reads", {"video.monitors_configured": None, "video.monitors": [],
+                                      "why:video.monitors": Text("codec.rest.no_screens")}, E(),
+     "codec.monitors", Status.SKIP, "codec.by_hand"),
+    ("screens: configured for fewer", {"video.monitors_configured": "Dual", "video.monitors": GS_OUTPUTS + [
+        m.Monitor("3", "monitor3", None, None)], "why:video.monitors[1].connected": PLUG_UNKNOWN}, E(monitors=3),
+     "codec.monitors", Status.FAIL, "codec.monitors.configured_few"),
+    ("screens: single output, plug unknown", {"video.monitors_configured": "Single", "video.monitors": GS_OUTPUTS[:1],
+                                              "why:video.monitors[1].connected": PLUG_UNKNOWN}, E(monitors=2),
+     "codec.monitors", Status.FAIL, "codec.monitors.single"),
+    ("audio: mute/volume not over SNMP", {"audio.muted": None, "audio.volume": None,
+                                          "why:audio.muted": Text("codec.snmp.not_over_snmp"),
+                                          "why:audio.volume": Text("codec.snmp.not_over_snmp")}, E(),
+     "codec.audio", Status.SKIP, "codec.by_hand"),
+    ("audio: one not over SNMP, one not answered", {"audio.muted": None, "audio.volume": None,
+                                                    "why:audio.muted": Text("codec.snmp.not_over_snmp"),
+                                                    "why:audio.volume": GS_NOT_ANSWERED}, E(),
+     "codec.audio", Status.ERROR, "codec.unknown"),
+    ("content: calls hidden", {"calls": None, "why:calls": HIDDEN_CALLS}, E(), "codec.content_rate", Status.SKIP,
+     "codec.by_hand"),
+    ("content: call count not read", {"calls": None, "why:calls": Text("codec.snmp.no_call_count", why="timeout")}, E(),
+     "codec.content_rate", Status.ERROR, "codec.unknown"),
+    ("registration: no MIB for it", {"registration.h323.status": None, "registration.sip.status": None,
+                                     "why:registration.h323.status": Text("codec.snmp.no_registration_mib")}, E(),
+     "codec.registration", Status.SKIP, "codec.by_hand"),
+    # in call unknown (Cisco: active calls without details): mute is not a fail
+    ("muted, in call unknown", {"audio.muted": True, "calls": None, "why:calls": HIDDEN_CALLS}, E(), "codec.audio",
+     Status.WARN, "codec.audio.muted_unknown"),
+    ("muted, in call unknown, silent", {"audio.muted": True, "audio.volume": 0, "calls": None, "why:calls": HIDDEN_CALLS},
+     E(), "codec.audio", Status.FAIL, "codec.audio.silent"),
+    ("live, in call unknown", {"calls": None, "why:calls": HIDDEN_CALLS}, E(), "codec.audio", Status.PASS, "codec.audio.ok"),
 ]
 
 
@@ -101,7 +170,7 @@ def test_check_table(name, edits, expect, check_id, status, key):
     for path, value in edits.items():
         edit(st, path, value)
     if st.registration.h323.status is None:
-        st.reasons["registration.h323.status"] = "no H323 node"
+        st.reasons.setdefault("registration.h323.status", "no H323 node")
     results = {r.id: r for r in checks.evaluate(st, expect, host="10.8.50.218", user="agent")}
     assert set(results) == set(checks.CHECK_IDS)
     r = results[check_id]
@@ -113,6 +182,60 @@ def test_check_table(name, edits, expect, check_id, status, key):
         assert d["message"] and "{" not in d["message"], d["message"]
         if status in (Status.FAIL, Status.WARN, Status.ERROR):
             assert d["remedy"] and "{" not in d["remedy"], (lang, d)
+    if key == "codec.by_hand":
+        # the skip line itself says how to check by hand (a skip's remedy is neither printed nor in the JSON)
+        how = r.remedy.render("vi")
+        assert r.remedy.key.startswith("codec.by_hand.") and how in r.message.render("vi")
+        assert r.remedy.render("en") in r.message.render("en")
+
+
+def test_every_api_limit_key_is_a_registered_reason():
+    """A renamed driver key would silently turn a by-hand skip back into an error: fail here instead."""
+    unknown = sorted(k for k in m.API_LIMITS if not known(k))
+    assert not unknown, unknown
+
+
+def test_not_read_this_time_is_never_an_api_limit():
+    for reason in (GS_NOT_ANSWERED, GS_DEFERRED, Text("codec.gs.refused", command="status", line="error: x"),
+                   Text("codec.rest.no_value", command="GET /rest/audio"), "the SNMP agent did not answer", None):
+        assert not m.is_api_limit(reason)
+    assert m.is_api_limit(GS_NO_PRESETS) and m.is_api_limit(HIDDEN_CALLS)
+
+
+def test_in_call_is_three_valued():
+    st = healthy()
+    assert st.in_call is False
+    st.calls = [call()]
+    assert st.in_call is True
+    st.calls = None
+    assert st.in_call is None
+
+
+@pytest.mark.parametrize("mode,count", [("Single", 1), ("Dual", 2), ("DualPresentationOnly", 2), ("Triple", 3),
+                                        ("TriplePresentationOnly", 3), ("Off", 0)])
+def test_configured_outputs_from_the_mode(mode, count):
+    st = healthy()
+    st.video.monitors_configured = mode
+    assert m.configured_outputs(st) == (count, None)
+
+
+def test_configured_outputs_unknown_has_a_reason():
+    st = healthy()  # Auto
+    count, why = m.configured_outputs(st)
+    assert count is None and why.key == "codec.count.auto" and m.is_api_limit(why)
+    st.video.monitors_configured = "Quintuple"
+    count, why = m.configured_outputs(st)
+    assert count is None and why.key == "codec.count.odd_mode" and "Quintuple" in why.render("vi")
+    st.video.monitors_configured = None
+    st.reasons["video.monitors_configured"] = Text("codec.rest.not_among_reads")
+    assert m.configured_outputs(st) == (None, Text("codec.rest.not_among_reads"))
+    # Poly GS: an output whose setting was not read leaves the count unknown (its mode word counts only the rest)
+    st.video.monitors_configured = "Single"
+    st.reasons["video.monitors[2]"] = GS_NOT_ANSWERED
+    count, why = m.configured_outputs(st)
+    assert count is None and why.key == "codec.count.output_unread" and "2" in why.render("en")
+    m.derive(st)
+    assert st.video.monitors_configured_count is None and st.reasons["video.monitors_configured_count"] == why
 
 
 def test_every_message_is_registered():
@@ -141,9 +264,13 @@ def test_unknown_check_shows_the_reason():
 def test_echo_builtin_is_skip_with_reason():
     st = healthy()
     st.audio.mics = []
-    st.reasons["audio.echo_control"] = "Room Bar has no EchoControl setting"
+    st.reasons["audio.echo_control"] = Text("codec.cisco.builtin_echo", model="Room Bar")
     r = checks.check_echo_control(st, E())
     assert r.status is Status.SKIP and "Room Bar" in r.to_dict("en")["message"]
+    # the echo canceller setting exists but was not read this time: error, not "the model has none"
+    st.reasons["audio.echo_control"] = Text("codec.gs.refused", command="echocanceller get", line="error: busy")
+    r = checks.check_echo_control(st, E())
+    assert r.status is Status.ERROR and r.message.key == "codec.unknown" and "error: busy" in r.to_dict("en")["message"]
 
 
 def test_vietnamese_uses_glossary_terms():
