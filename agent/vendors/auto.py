@@ -75,6 +75,7 @@ class Evidence:
     seen: dict[str, Any] = field(default_factory=dict)
     vendor: str | None = None
     why: list[str] = field(default_factory=list)  # the codecs.md rules that matched (English, for the record)
+    lean: str | None = None  # not identified: the candidate to try first (a weaker sign), else the default order
 
 
 # -- SSH: identification line, host key algorithm and login methods, before any password -------------
@@ -108,7 +109,7 @@ def ssh_evidence(connection: Connection) -> Evidence:
             seen["auth_methods"] = None  # closed before saying: no evidence from the login methods
     finally:
         sshlib.close(transport)
-    return Evidence(seen, *_ssh_verdict(seen))
+    return Evidence(seen, *_ssh_verdict(seen), lean=_ssh_lean(seen))
 
 
 def _ssh_verdict(seen: dict[str, Any]) -> tuple[str | None, list[str]]:
@@ -123,6 +124,16 @@ def _ssh_verdict(seen: dict[str, Any]) -> tuple[str | None, list[str]]:
     return _one_vendor(rules)
 
 
+def _ssh_lean(seen: dict[str, Any]) -> str | None:
+    """Not enough to identify, enough to choose whom to try first: a Group Series signs with ssh-rsa only
+    (codecs.md 3.1), so a server that negotiated anything else is more likely the Cisco.  Trying the
+    Group Series driver first on a Cisco costs a session and a greeting timeout."""
+    algorithm = seen.get("host_key_algorithm")
+    if not algorithm:
+        return None
+    return "poly-gs" if algorithm == "ssh-rsa" else "cisco"
+
+
 # -- HTTP(S): the unauthenticated answers of each candidate's first read ------------------------------
 def http_evidence(connection: Connection) -> Evidence:
     session, base = pinning.https_session(connection)
@@ -133,7 +144,7 @@ def http_evidence(connection: Connection) -> Evidence:
             seen[path] = _probe_get(connection, session, base, path)
     finally:
         session.close()
-    return Evidence(seen, *_http_verdict(seen))
+    return Evidence(seen, *_http_verdict(seen), lean=_http_lean(seen))
 
 
 def _probe_get(connection: Connection, session: Any, base: str, path: str) -> dict[str, Any]:
@@ -206,6 +217,16 @@ def _http_verdict(seen: dict[str, Any]) -> tuple[str | None, list[str]]:
     return _one_vendor(rules)
 
 
+def _http_lean(seen: dict[str, Any]) -> str | None:
+    """Not identified: a Basic challenge or XML on /status.xml leans to Cisco, JSON on /rest/system to VideoOS."""
+    status_xml, system = seen.get("/status.xml", {}), seen.get("/rest/system", {})
+    cisco = str(status_xml.get("www-authenticate", "")).lower().startswith("basic") or "product" in status_xml
+    videoos = bool(system.get("json"))
+    if cisco != videoos:
+        return "cisco" if cisco else "poly-rest"
+    return None
+
+
 def _one_vendor(rules: list[tuple[str, str]]) -> tuple[str | None, list[str]]:
     """The vendor every matched rule agrees on, with the rules; None when none or several matched."""
     vendors = {vendor for vendor, _ in rules}
@@ -276,9 +297,8 @@ class AutoDriver(CodecDriver):
             evidence = Evidence()
         self.evidence = evidence
         candidates = CANDIDATES[transport]
-        order = [evidence.vendor] if evidence.vendor else list(candidates)
-        if evidence.vendor:
-            order += [v for v in candidates if v != evidence.vendor]
+        first = evidence.vendor or evidence.lean
+        order = ([first] if first in candidates else []) + [v for v in candidates if v != first]
         attempts: list[tuple[str, BaseException]] = []
         for vendor in order:
             # Identified before the login: this driver's answer is the answer.  The only candidate of a
@@ -301,7 +321,8 @@ class AutoDriver(CodecDriver):
                 tried = "; ".join(f"{v}: {exc}" for v, exc in attempts)
                 by = "login"
                 why = f"the {vendor} session opened" + (f" after {tried}" if tried else "") + \
-                      (f" (before login: {'; '.join(evidence.why)})" if evidence.why else " (nothing told before login)")
+                      (f" (before login: {'; '.join(evidence.why)})" if evidence.why else " (nothing told before login)") + \
+                      (f"; {evidence.lean} tried first from a weaker sign before login" if evidence.lean else "")
             self._save(vendor, by, why, evidence.seen)
             return driver
         if any(isinstance(exc, DeviceAuthError) for _, exc in attempts):

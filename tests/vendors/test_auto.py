@@ -210,6 +210,24 @@ def test_auto_unidentified_refusal_tries_the_next_vendor(tmp_path, monkeypatch):
         assert p.sim.http_sessions_begun == 1
 
 
+@pytest.mark.parametrize("kind", ["cisco-ssh", "cisco-https"])
+def test_auto_unidentified_cisco_is_tried_first_from_the_weaker_sign(tmp_path, monkeypatch, kind):
+    """A Cisco whose login methods say nothing decisive (say it also offers password login): not
+    identified, but its non-ssh-rsa host key (or its Basic challenge) puts the Cisco driver first, so
+    still one session and no greeting timeout from the Group Series driver."""
+    verdicts = {"ssh": auto._ssh_verdict, "https": auto._http_verdict}
+    monkeypatch.setattr(auto, "_ssh_verdict", lambda seen: verdicts["ssh"](
+        {**seen, "auth_methods": ["keyboard-interactive", "password"]}))
+    monkeypatch.setattr(auto, "_http_verdict", lambda seen: (None, []))
+    with peer(kind) as p:
+        config = make_config(tmp_path, {"vendor": "auto", **p.codec})
+        assert by_id(run_codec_check(config))["codec.login"].status.value == "pass"
+        found = identity(config)
+        assert found["vendor"] == "cisco" and found["identified_by"] == "login"
+        assert "cisco tried first" in found["evidence"]
+        assert p.sessions() == 1
+
+
 def test_auto_unidentified_and_refused_everywhere_is_a_login_failure(tmp_path, monkeypatch):
     monkeypatch.setattr(auto, "http_evidence", lambda connection: auto.Evidence())
     with peer("cisco-https", password="not-the-configured-one") as p:
@@ -284,6 +302,10 @@ def test_http_verdict_documented_fingerprints():
     assert auto._ssh_verdict({"auth_methods": ["keyboard-interactive"], "host_key_algorithm": "ssh-rsa"})[0] is None
     assert auto._ssh_verdict({"auth_methods": ["keyboard-interactive", "password"],
                               "host_key_algorithm": "ssh-ed25519"})[0] is None
+    assert auto._ssh_lean({"host_key_algorithm": "ssh-ed25519"}) == "cisco"
+    assert auto._ssh_lean({"host_key_algorithm": "ssh-rsa"}) == "poly-gs"
+    assert auto._http_lean(basic_and_json) is None
+    assert auto._http_lean({"/status.xml": {"status": 401, "www-authenticate": "Basic realm=x"}}) == "cisco"
 
 
 def test_auto_snmp(tmp_path, snmpsim_codec):  # noqa: F811
