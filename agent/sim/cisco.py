@@ -40,7 +40,8 @@ FAULTS = ("muted", "720p", "preset_missing", "echo_off", "unregistered", "standb
           "slow", "never_answers", "garbage", "auth_failure", "changed_host_key", "no_json", "session_expired",
           "room_kit", "no_preset_list")
 # session_expired and changed_host_key happen once, when switched on (not a lasting state): the codec
-# forgets its XMLAPI sessions (reboot, idle timeout); it shows a new SSH host key and TLS certificate.
+# forgets its XMLAPI sessions and ends its SSH sessions (reboot, idle timeout); it shows a new SSH host
+# key and TLS certificate.
 
 DEFAULT_PRESETS = [("1", "Chủ tọa"), ("2", "Bên trái"), ("3", "Bên phải"), ("4", "Toàn cảnh")]
 
@@ -266,6 +267,7 @@ class CiscoSim:
         self.http_sessions: set[str] = set()  # SessionId cookies the codec currently knows
         self.tls_context: ssl.SSLContext | None = None
         self._tls_conns: set[Any] = set()  # open TLS connections (ended when the certificate changes)
+        self._ssh_transports: set[Any] = set()  # open SSH sessions (ended when the sessions expire)
         self.cert_der, self.cert_file = b"", ""
         self._httpd_plain: http.server.ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -289,6 +291,8 @@ class CiscoSim:
             if "session_expired" in faults and "session_expired" not in self.faults:
                 self.http_sessions_open -= len(self.http_sessions)
                 self.http_sessions.clear()
+                for transport in list(self._ssh_transports):  # a reboot ends the SSH sessions too
+                    transport.close()
             self.faults = set(faults)
 
     def status_tree(self) -> ET.Element:
@@ -510,6 +514,8 @@ class CiscoSim:
         transport.set_log_channel("hntht.sim.ssh")
         logging.getLogger("hntht.sim.ssh").setLevel(logging.CRITICAL)
         transport.add_server_key(self._host_key)
+        with self._lock:
+            self._ssh_transports.add(transport)
         try:
             transport.start_server(server=Server())
             channel = transport.accept(10)
@@ -521,6 +527,8 @@ class CiscoSim:
         except Exception:  # noqa: BLE001 - a client that goes away is normal
             pass
         finally:
+            with self._lock:
+                self._ssh_transports.discard(transport)
             transport.close()
 
     def _tsh(self, channel: Any) -> None:

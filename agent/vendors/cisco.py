@@ -160,6 +160,18 @@ class CiscoDriver(CodecDriver):
                     self.close()
                     raise
 
+    def poll(self) -> m.CodecStatus:
+        """One poll; a session kept from an earlier poll that the codec has since ended (reboot, idle
+        timeout: the SSH channel is closed) is replaced once by a fresh one, so a codec that is up is not
+        reported unreachable.  A fresh session that fails is the real answer."""
+        kept = self.is_open
+        try:
+            return super().poll()
+        except DeviceUnreachable:
+            if not kept:
+                raise
+        return super().poll()
+
     def _prepare_shell(self) -> None:
         self.send("echo off")
         try:

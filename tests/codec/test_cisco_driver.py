@@ -13,7 +13,7 @@ from agent.errors import DeviceAuthError, DeviceUnreachable, HostKeyMismatch, Pr
 from agent.model import Status
 from agent.vendors.base import CommandNotAllowed, HostKeyUnknown
 from agent.vendors.cisco import ALLOWED
-from tests.codec.conftest import CANARY, MODES, driver
+from tests.codec.conftest import CANARY, MODES, connection, driver
 from tests.helpers import free_port
 
 EXPECT = CodecExpect(ip="10.8.50.218", video_format="1080p", min_call_rate_kbps=2048, monitors=2,
@@ -237,3 +237,49 @@ def test_raw_map_redacts_secrets(clean, tmp_path):
     assert snmp and all(st.raw[k] == "***" for k in snmp)  # "public" in the capture
     assert "public" not in [st.raw[k] for k in snmp]
     assert CANARY not in repr(st.raw)
+
+
+@pytest.mark.parametrize("mode", [m for m in MODES if m != "https"])
+def test_kept_ssh_session_ended_by_the_codec_is_replaced_once(clean, tmp_path, mode):
+    """The codec rebooted or timed the kept session out between polls: the next poll opens one new session
+    instead of reporting a reachable codec unreachable."""
+    drv = driver(clean, mode, tmp_path)
+    try:
+        drv.poll()
+        logins = clean.ssh_logins
+        clean.set_faults(*(clean.faults | {"session_expired"}))  # ends every SSH session on the codec
+        status = drv.poll()
+        assert status.facts.model == "Cisco Room Bar"
+        assert clean.ssh_logins - logins == 1 and drv.sessions_opened == 2
+        drv.poll()
+        assert clean.ssh_logins - logins == 1  # the new session is kept
+    finally:
+        drv.close()
+
+
+def test_kept_ssh_session_ended_through_the_probe(clean, tmp_path):
+    from tests.codec.test_cisco_xmlapi import make_config, probe_polls
+
+    config = make_config(tmp_path, clean, transport="ssh", ssh_client="paramiko")
+    connection(clean, "paramiko-json", tmp_path / "state")  # pins the host key in the config's state dir
+    first, second = probe_polls(config, lambda: clean.set_faults("session_expired"))
+    for results in (first, second):
+        assert results["codec.reachable"].status is Status.PASS, results["codec.reachable"].to_dict("en")
+        assert results["codec.login"].status is Status.PASS
+
+
+def test_codec_gone_after_a_poll_is_unreachable_after_one_attempt(tmp_path):
+    from agent.sim.cisco import CiscoSim
+
+    sim = CiscoSim(password=CANARY).start()
+    drv = driver(sim, "paramiko-json", tmp_path, timeout=1.0)
+    try:
+        drv.poll()
+        sim.stop()  # powered off: the session ends and nothing listens any more
+        started = time.monotonic()
+        with pytest.raises(DeviceUnreachable):
+            drv.poll()
+        assert time.monotonic() - started < 3
+        assert drv.sessions_opened == 1  # the one fresh attempt could not even connect
+    finally:
+        drv.close()
