@@ -13,8 +13,10 @@ Fault states are plain attributes of :class:`GSState` (switch them while the pee
 ``video_720p``, ``delay`` (slow answers), ``silent`` (accepts, never speaks), ``garbage``,
 ``regreet``, ``chunked`` (the greeting and answers written ``chunk_size`` bytes at a time, so a
 prompt, a line end or a UTF-8 character is split across reads), ``telnet_noise`` (Telnet commands
-inside every answer: a NOP and an offer of an option the client must refuse once).  A wrong password
-is an auth failure; a new host key is :meth:`PolyGSSim.change_host_key`.
+inside every answer: a NOP and an offer of an option the client must refuse once), ``refusals``
+({read: line}: that read is answered with the line, e.g. the real ``info: AUDIO call not enabled``, as
+the device refuses a read it cannot serve now).  A wrong password is an auth failure; a new host key is
+:meth:`PolyGSSim.change_host_key`.
 
 Run: ``python -m agent.sim.poly_gs --capture .../groupseries-samples.txt --transport telnet``.
 """
@@ -96,6 +98,9 @@ class GSState:
     chunked: bool = False
     chunk_size: int = 7  # bytes per write when chunked
     telnet_noise: bool = False
+    # {read: line}: the device refuses that read with this line instead of answering it, e.g.
+    # {"volume get": "info: AUDIO call not enabled"} (a real info: line, codecs.md §3)
+    refusals: dict[str, str] = field(default_factory=dict)
 
 
 class PolyGSSim:
@@ -323,6 +328,8 @@ class PolyGSSim:
     def answer(self, command: str) -> list[str]:
         """The device lines for one command in the current state."""
         s = self.state
+        if command in s.refusals:
+            return [s.refusals[command]]
         words = command.split()
         connected_call = s.in_call or s.call_dropped or s.video_720p
         if command == "callinfo all":
