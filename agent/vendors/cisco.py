@@ -27,9 +27,6 @@ from agent.vendors import model as m
 from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire, localized
 from agent.vendors.cisco_tree import Tree, decode_json_stream, flatten_json, flatten_terminal, flatten_xml
 
-# Read-only: exactly what the driver sends, nothing wider.  A poll reads the whole status and the whole
-# configuration (bare xStatus / xConfiguration: no path, so no "xConfiguration Video Monitors Single"
-# with or without a colon can pass), the camera preset *list*, and the SSH session's two preferences.
 # Why a value is null, in both languages (English as the JSON case files record it).
 register(
     {
@@ -116,6 +113,9 @@ register(
     }
 )
 
+# Read-only: exactly what the driver sends, nothing wider.  A poll reads the whole status and the whole
+# configuration (bare xStatus / xConfiguration: no path, so no "xConfiguration Video Monitors Single"
+# with or without a colon can pass), the camera preset *list*, and the SSH session's two preferences.
 PRESET_LIST = "xCommand Camera Preset List"
 ALLOWED = AllowList(
     "cisco",
@@ -690,7 +690,6 @@ class _HttpWire:
         self.session, self.base = https_session(connection)
         self.timeout = connection.timeout
         self.cookie_session = False
-        self.sessions_begun = 0  # 1, or 2 once an expired session cookie was replaced
         try:
             self._begin()
         except BaseException:
@@ -704,7 +703,6 @@ class _HttpWire:
         self.session.cookies.clear()
         self.cookie_session = False
         response = self._call("POST", "/xmlapi/session/begin", auth=auth, what="login")
-        self.sessions_begun += 1
         if response.status_code in (200, 204) and "SessionId" in self.session.cookies:
             self.cookie_session = True
         elif response.status_code == 404:
