@@ -13,6 +13,7 @@ from agent.vendors.base import CommandNotAllowed
 from agent.vendors.pinning import tls_fingerprint
 from agent.vendors.poly_rest import ALLOWED
 from tests.vendors.poly_peers import CANARY, REST_CAPTURE, by_id, make_config, report_text, run_codec_check
+from tests.vendors.test_poly_gs import assert_message, fault
 
 
 def rest_config(tmp_path, sim, expect=None, **extra):
@@ -31,30 +32,47 @@ def check(tmp_path, state, expect=None, password=CANARY):
         return report, sim
 
 
+# A value VideoOS cannot report is a skip saying how to check it by hand (codec.by_hand); the rows name
+# the remedy when it is not <key>.remedy.
 FAULTS = [
-    ("as captured: muted", RestState(), {}, "codec.audio", "fail"),
-    ("unmuted", RestState(muted=False), {}, "codec.audio", "pass"),
-    ("as captured: asleep", RestState(), {}, "codec.standby", "fail"),
-    ("awake", RestState(standby=False), {}, "codec.standby", "pass"),
-    ("unregistered", RestState(unregistered=True), {}, "codec.registration", "fail"),
-    ("registered to the MCU", RestState(), {"registration": "h323", "gatekeeper": "172.31.254.64"}, "codec.registration", "pass"),
-    ("in call 1080p", RestState(in_call=True), {"video_format": "1080p"}, "codec.video_format", "pass"),
-    ("in call 720p", RestState(video_720p=True), {"video_format": "1080p"}, "codec.video_format", "fail"),
-    ("content shared", RestState(in_call=True, content=True), {"min_content_rate_kbps": 384}, "codec.content_rate", "pass"),
-    ("content low", RestState(in_call=True, content=True), {"min_content_rate_kbps": 768}, "codec.content_rate", "fail"),
-    ("call being set up", RestState(call_setup=True), {}, "codec.video_format", "error"),
-    ("call dropped", RestState(call_dropped=True), {}, "codec.video_format", "error"),
-    ("preset missing: not readable", RestState(), {"camera_presets": ["Chủ tọa"]}, "codec.camera_presets", "error"),
-    ("echo: not readable", RestState(), {}, "codec.echo_control", "skip"),
-    ("slow answers", RestState(delay=0.05), {}, "codec.version", "pass"),
+    fault("as captured: muted", RestState(), {}, "codec.audio", "fail", "codec.audio.muted", ("TẮT TIẾNG", "không có cuộc gọi")),
+    fault("unmuted", RestState(muted=False), {}, "codec.audio", "pass", "codec.audio.ok",
+          ("1/1 micro", "micro đang bật", "âm lượng 39")),
+    fault("as captured: asleep", RestState(), {}, "codec.standby", "fail", "codec.standby.sleep", ("chế độ chờ", "ASLEEP"),
+          "codec.standby.remedy"),
+    fault("awake", RestState(standby=False), {}, "codec.standby", "pass", "codec.standby.ok", ("đang hoạt động",)),
+    fault("unregistered", RestState(unregistered=True), {}, "codec.registration", "fail", "codec.reg.fail",
+          ("CHƯA đăng ký", "H.323 down", "SIP down")),
+    fault("registered to the MCU", RestState(), {"registration": "h323", "gatekeeper": "172.31.254.64"},
+          "codec.registration", "pass", "codec.reg.ok", ("đã đăng ký H.323", "gatekeeper 172.31.254.64")),
+    fault("in call 1080p", RestState(in_call=True), {"video_format": "1080p"}, "codec.video_format", "pass", "codec.video.ok",
+          ("cuộc gọi 0", "1920x1080", "tối thiểu 1080p")),
+    fault("in call 720p", RestState(video_720p=True), {"video_format": "1080p"}, "codec.video_format", "fail",
+          "codec.video.low", ("cuộc gọi 0", "chỉ đạt 1280x720", "yêu cầu 1080p")),
+    fault("content shared", RestState(in_call=True, content=True), {"min_content_rate_kbps": 384}, "codec.content_rate",
+          "pass", "codec.content.ok", ("cuộc gọi 0", "512 kbps", "tối thiểu 384 kbps")),
+    fault("content low", RestState(in_call=True, content=True), {"min_content_rate_kbps": 768}, "codec.content_rate",
+          "fail", "codec.content.low", ("chỉ 512 kbps", "yêu cầu 768 kbps")),
+    fault("call being set up", RestState(call_setup=True), {}, "codec.video_format", "error", "codec.unknown",
+          ("định dạng hình ảnh", "lần này không đọc được", "trạng thái connecting", "chưa có thống kê đường truyền")),
+    fault("call dropped", RestState(call_dropped=True), {}, "codec.video_format", "error", "codec.unknown",
+          ("định dạng hình ảnh", "cuộc gọi đã kết thúc trong lúc đang đọc", "HTTP 404")),
+    fault("preset list: not in this API", RestState(), {"camera_presets": ["Chủ tọa"]}, "codec.camera_presets", "skip",
+          "codec.by_hand", ("danh sách preset camera", "màn hình điều khiển cảm ứng", "Tự kiểm tra"),
+          "codec.by_hand.presets"),
+    fault("echo: not in this API", RestState(), {}, "codec.echo_control", "skip", "codec.echo.builtin",
+          ("triệt vọng", "VideoOS")),
+    fault("slow answers", RestState(delay=0.05), {}, "codec.version", "pass", "codec.version.ok", ("3.12.0",)),
 ]
 
 
-@pytest.mark.parametrize("name,state,expect,check_id,status", FAULTS, ids=[f[0] for f in FAULTS])
-def test_fault_state(tmp_path, name, state, expect, check_id, status):
+@pytest.mark.parametrize("state,expect,check_id,status,key,facts,remedy", FAULTS)
+def test_fault_state(tmp_path, state, expect, check_id, status, key, facts, remedy):
     report, _ = check(tmp_path, state, expect)
     result = by_id(report)[check_id]
     assert result.status.value == status, result.message.render("en")
+    assert_message(result, key, facts, remedy)
+    assert_message(by_id(report)["codec.login"], "codec.login.ok", ("admin",))
 
 
 def test_call_setup_reads_no_media_stats(tmp_path):
@@ -64,7 +82,10 @@ def test_call_setup_reads_no_media_stats(tmp_path):
 
 def test_auth_failure(tmp_path):
     report, sim = check(tmp_path, RestState(), password="not-the-canary")
-    assert by_id(report)["codec.login"].status.value == "fail"
+    login = by_id(report)["codec.login"]
+    assert login.status.value == "fail"
+    assert_message(login, "codec.login.fail", ("từ chối đăng nhập", "'admin'"))
+    assert sim.requests == ["POST /rest/current/session"]  # refused: nothing read, no session to close
 
 
 def test_changed_certificate(tmp_path):
@@ -73,24 +94,33 @@ def test_changed_certificate(tmp_path):
         sim.change_certificate()
         report = run_codec_check(config)
         assert sim.requests == []  # the password never left
-    assert by_id(report)["codec.login"].status.value == "fail"
+    login = by_id(report)["codec.login"]
+    assert login.status.value == "fail"
+    assert_message(login, "codec.login.hostkey", ("ĐÃ THAY ĐỔI", "chứng chỉ TLS", "không gửi mật khẩu"))
 
 
 def test_unpinned_certificate_asks_for_trust(tmp_path):
     with PolyRestSim(REST_CAPTURE, password=CANARY) as sim:
         report = run_codec_check(make_config(tmp_path, {"vendor": "poly-rest", "port": sim.port}))
-    assert by_id(report)["codec.login"].status.value == "error"
+        assert sim.requests == []
+    login = by_id(report)["codec.login"]
+    assert login.status.value == "error"
+    assert_message(login, "codec.login.untrusted", ("Chưa tin cậy chứng chỉ TLS", "hntht-agent codec trust"))
 
 
 def test_garbage_is_an_error_and_still_logs_out(tmp_path):
     report, sim = check(tmp_path, RestState(garbage=True))
-    assert by_id(report)["codec.reachable"].status.value == "error"
+    reachable = by_id(report)["codec.reachable"]
+    assert reachable.status.value == "error"
+    assert_message(reachable, "codec.reachable.error", ("không đúng giao thức", "'GET /rest/system'", "không phải JSON"))
     assert sim.logouts == 1
 
 
 def test_failed_read_still_logs_out(tmp_path):
     report, sim = check(tmp_path, RestState(fail_route="GET /rest/audio"))
-    assert by_id(report)["codec.reachable"].status.value == "error"
+    reachable = by_id(report)["codec.reachable"]
+    assert reachable.status.value == "error"
+    assert_message(reachable, "codec.reachable.error", ("HTTP 500", "'GET /rest/audio'"))
     assert sim.sessions_opened == 1 and sim.logouts == 1
 
 

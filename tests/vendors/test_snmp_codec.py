@@ -9,6 +9,7 @@ import pytest
 from agent.vendors import driver_for
 from agent.vendors.base import CommandNotAllowed
 from agent.vendors.snmp import ALLOWED, vendor_of
+from tests.vendors.test_poly_gs import assert_message, fault
 from tests.vendors.poly_peers import SNMP_STATES, by_id, make_config, report_text, run_codec_check, snmpsim_codec  # noqa: F401
 
 COMMUNITY_CANARY = "hntht-canary-codec-community-0b9e"
@@ -22,20 +23,27 @@ def snmp_config(tmp_path, sim, community, expect=None, budget=15.0):
 
 
 FAULTS = [
-    ("registered", "x50-registered", {"registration": "h323"}, "codec.registration", "pass"),
-    ("as recorded: sip failed", "studiox50-librenms", {"registration": "sip"}, "codec.registration", "fail"),
-    ("camera failed", "x50-camera-failed", {}, "codec.video_format", "fail"),
-    ("mic failed", "x50-mic-failed", {}, "codec.audio", "fail"),
-    ("idle", "x50-registered", {}, "codec.content_rate", "skip"),
-    ("in a conference", "x50-in-conference", {}, "codec.content_rate", "error"),
+    fault("registered", "x50-registered", {"registration": "h323"}, "codec.registration", "pass", "codec.reg.ok",
+          ("đã đăng ký H.323",)),
+    fault("as recorded: sip failed", "studiox50-librenms", {"registration": "sip"}, "codec.registration", "fail",
+          "codec.reg.fail", ("CHƯA đăng ký", "SIP failed", "yêu cầu: SIP")),
+    fault("camera failed", "x50-camera-failed", {}, "codec.video_format", "fail", "codec.video.nosignal",
+          ("Không có tín hiệu hình ảnh", "camera")),
+    fault("mic failed", "x50-mic-failed", {}, "codec.audio", "fail", "codec.audio.nomic", ("Chỉ 0 micro", "yêu cầu 1")),
+    fault("idle", "x50-registered", {}, "codec.content_rate", "skip", "codec.content.idle",
+          ("không trong cuộc gọi",), "codec.content.idle.remedy"),
+    fault("in a conference: no call details over SNMP", "x50-in-conference", {}, "codec.content_rate", "skip",
+          "codec.by_hand", ("1 cuộc gọi đang diễn ra", "SNMP không cho chi tiết cuộc gọi", "Tự kiểm tra"),
+          "codec.by_hand.content"),
 ]
 
 
-@pytest.mark.parametrize("name,community,expect,check_id,status", FAULTS, ids=[f[0] for f in FAULTS])
-def test_fault_state(tmp_path, snmpsim_codec, name, community, expect, check_id, status):  # noqa: F811
+@pytest.mark.parametrize("community,expect,check_id,status,key,facts,remedy", FAULTS)
+def test_fault_state(tmp_path, snmpsim_codec, community, expect, check_id, status, key, facts, remedy):  # noqa: F811
     report = run_codec_check(snmp_config(tmp_path, snmpsim_codec, community, expect))
     result = by_id(report)[check_id]
     assert result.status.value == status, result.message.render("en")
+    assert_message(result, key, facts, remedy)
 
 
 def test_wrong_community_is_unreachable_within_budget(tmp_path, snmpsim_codec):  # noqa: F811
