@@ -543,7 +543,7 @@ class _RestWire:
         try:
             response = self.session.request(method, self.base + path, timeout=(self.timeout, self.timeout),
                                             allow_redirects=False, stream=True, **kwargs)
-            content = response.raw.read(MAX_BODY + 1, decode_content=True)
+            content = self._read_body(response, what)
             if len(content) > MAX_BODY:
                 response.close()
                 raise localized(ProtocolError(f"the answer to {what} is larger than {MAX_BODY // 1048576} MB"),
@@ -578,6 +578,21 @@ class _RestWire:
             raise localized(ProtocolError(f"HTTP error talking to the codec: {str(exc)[:120]}"),
                             "codec.err.http", error=str(exc)[:120]) from None
         except (OSError, ValueError) as exc:
+            raise localized(ProtocolError(f"the answer to {what} broke off: {str(exc)[:120]}"),
+                            "codec.rest.broke_off", what=what, error=str(exc)[:120]) from None
+
+    def _read_body(self, response: Any, what: str) -> bytes:
+        """The body, read here below requests (to cap it), so urllib3's own errors are translated here:
+        a body cut short, a stall mid-body, a bad gzip, content after a 204 (found by the wire fuzz)."""
+        from urllib3.exceptions import HTTPError, ReadTimeoutError
+
+        try:
+            return response.raw.read(MAX_BODY + 1, decode_content=True)
+        except ReadTimeoutError:
+            response.close()
+            raise self._timeout(what) from None
+        except HTTPError as exc:
+            response.close()
             raise localized(ProtocolError(f"the answer to {what} broke off: {str(exc)[:120]}"),
                             "codec.rest.broke_off", what=what, error=str(exc)[:120]) from None
 
