@@ -156,6 +156,9 @@ def test_case(driver, case, tmp_path, snmpsim_codec):
         synthetic = sorted(changed_paths(runs[first][0], other))
     if wants_regen(driver, case):
         write_expected(case, runs, first, synthetic)
+    if not (case / "expected.json").is_file():
+        pytest.fail(f"{case}/expected.json is missing: run `.venv/bin/python -m tests.vendors.regen {driver}/{case.name}` "
+                    "and read every value against the capture")
     expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
     assert set(expected) <= {"status", "checks", "checks_by_transport", "from_simulator_state"}, sorted(expected)
     # values the simulator made up (not in the capture) are listed, so a reader of expected.json knows them
