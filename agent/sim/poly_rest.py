@@ -99,7 +99,8 @@ class RestState:
 
 class PolyRestSim:
     def __init__(self, capture: str | Path, *, password: str = "1234", username: str = "admin",
-                 state: RestState | None = None, host: str = "127.0.0.1", tls: bool = True) -> None:
+                 state: RestState | None = None, host: str = "127.0.0.1", tls: bool = True,
+                 cookie_secure: bool | None = None) -> None:
         self.routes = load_routes(capture)
         self.username, self.password = username, password
         self.state = state or RestState()
@@ -109,6 +110,9 @@ class PolyRestSim:
         self.logouts = 0
         self.sessions_expired = 0
         self.tls = tls
+        # the session cookie's Secure flag: None = only over TLS; True = also over plain HTTP (a client that
+        # honours the flag then never sends the cookie back)
+        self.cookie_secure = tls if cookie_secure is None else cookie_secure
         self.certificate_der: bytes | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="poly-rest-sim-"))
         self._lock = threading.Lock()
@@ -319,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
                 sim.sessions[sid] = time.time()
                 sim.sessions_opened += 1
             self._send(200, json.dumps({"success": True, "session": {"sessionId": sid, "role": "ADMIN"}}),
-                       cookie=f"session_id={sid}; Path=/; HttpOnly" + ("; Secure" if sim.tls else ""))
+                       cookie=f"session_id={sid}; Path=/; HttpOnly" + ("; Secure" if sim.cookie_secure else ""))
             return
         if method == "DELETE" and path == "/rest/current/session":
             self._logout()

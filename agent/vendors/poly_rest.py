@@ -527,6 +527,11 @@ class _RestWire:
             self.session.cookies.set("session_id", str(session_id))
         if "session_id" not in self.session.cookies:
             raise localized(ProtocolError("the codec accepted the login but gave no session"), "codec.rest.no_session")
+        if self.connection.transport == "http":
+            # A codec may flag its cookie Secure even over plain HTTP (allow_insecure): the client would then
+            # never send it back, every read would be 403 (a false login failure) and the session left open.
+            for cookie in self.session.cookies:
+                cookie.secure = False
         token = self.session.cookies.get("XSRF-TOKEN")
         if token:
             self.session.headers["x-xsrf-token"] = token

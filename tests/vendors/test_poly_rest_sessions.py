@@ -136,3 +136,13 @@ def test_http_with_allow_insecure_reads_and_warns_in_both_languages(tmp_path):
     assert "HTTPS" in login.remedy.render("vi") and "HTTPS" in login.remedy.render("en")
     assert "Điều 7" in login.remedy.render("vi") and "Article 7" in login.remedy.render("en")
     assert CANARY not in report_text(report)
+
+
+def test_http_session_cookie_flagged_secure_is_still_sent(tmp_path):
+    """A codec that marks its session cookie Secure over plain HTTP: the client would never send it back
+    (every read 403, codec.login a false FAIL, two sessions left open — so it was before the fix)."""
+    with PolyRestSim(REST_CAPTURE, password=CANARY, tls=False, cookie_secure=True) as sim:
+        report = run_codec_check(make_config(tmp_path, rest_codec(sim, allow_insecure=True)))
+        assert sim.sessions_opened == 1 and sim.sessions_open == 0, sim.requests
+    assert by_id(report)["codec.login"].status.value == "warn"
+    assert by_id(report)["codec.version"].status.value == "pass"
