@@ -605,6 +605,7 @@ class _SshWire:
             # Decode only once an object may be complete (the stream ends with "}"): re-parsing a
             # 100 KB answer on every 64 KB chunk would make one poll quadratic.
             while not self.buffer.rstrip().endswith("}"):
+                _refuse_text_before_json(self.buffer)  # garbage: say so now, not at the deadline
                 self._recv(deadline, command)
 
     def _read_until(self, done: Any, what: str) -> str:
@@ -795,3 +796,16 @@ class _HttpWire:
 
 def _short(text: str) -> str:
     return text if len(text) < 160 else text[:157] + "..."
+
+
+def _refuse_text_before_json(buffer: str) -> None:
+    """Raise as decode_json_stream would, as soon as the text before the next JSON object cannot be the
+    "OK"/"ERROR" lines a JSON-mode answer may carry (a partial last line may still become one)."""
+    start = buffer.find("{")
+    lines = (buffer if start < 0 else buffer[:start]).split("\n")
+    partial = lines.pop().strip()
+    if partial and not ("OK".startswith(partial) or "ERROR".startswith(partial)) or any(
+            line.strip() not in ("", "OK", "ERROR") for line in lines):
+        junk = (buffer if start < 0 else buffer[:start]).strip()
+        raise localized(ProtocolError(f"the codec sent text outside JSON: {junk[:60]!r}"),
+                        "codec.tree.text_outside_json", text=repr(junk[:60]))

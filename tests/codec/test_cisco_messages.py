@@ -17,7 +17,6 @@ from tests.codec.conftest import CANARY, MODES, connection
 from tests.codec.readable import assert_readable, inner_key
 from tests.vendors.poly_peers import by_id, make_config, report_text, run_codec_check
 
-JSON_MODES = [m for m in MODES if m.endswith("-json")]
 
 
 def cisco_config(tmp_path, sim, mode, *, timeout: str = "3s", budget: float = 12.0):
@@ -79,12 +78,7 @@ def test_no_answer_within_the_timeout_is_an_error_saying_so(clean, tmp_path, mod
     no_status_results(results)
 
 
-@pytest.mark.parametrize("mode", [
-    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=(
-        "agent/vendors/cisco.py _read_json waits for the buffer to end with '}' before it decodes anything, so "
-        "an answer that is not JSON is read until the timeout and reported as 'the codec did not answer' "
-        "(codec.err.timeout) instead of what decode_json_stream says at once (text outside JSON)")))
-    if m in JSON_MODES else m for m in MODES])
+@pytest.mark.parametrize("mode", MODES)
 def test_garbage_is_an_error_naming_what_was_wrong(clean, tmp_path, mode):
     config = cisco_config(tmp_path, clean, mode, timeout="2s")
     set_faults(clean, mode, "garbage")
@@ -136,3 +130,20 @@ def test_changed_host_key_through_the_probe(clean, tmp_path, mode):
     if mode == "https":
         assert clean.received[received:] == []
 
+
+
+@pytest.mark.parametrize("buffer,refused", [
+    ("", False), ("O", False), ("OK", False), ("OK\n", False), ("\nOK\nERR", False), ('OK\n{"Status": {', False),
+    ("OK\nEROR\n", True), ("x", True), ("\x1b[0m", True), ('** end\n{"a": 1}', True), ("OKAY", True),
+])
+def test_text_before_json_is_refused_as_soon_as_it_cannot_be_ok_or_error(buffer, refused):
+    """What JSON mode may carry between objects is "OK"/"ERROR" lines; anything else is garbage at once."""
+    from agent.errors import ProtocolError
+    from agent.vendors.cisco import _refuse_text_before_json
+
+    if refused:
+        with pytest.raises(ProtocolError) as caught:
+            _refuse_text_before_json(buffer)
+        assert caught.value.text.key == "codec.tree.text_outside_json"
+    else:
+        _refuse_text_before_json(buffer)
