@@ -250,6 +250,9 @@ def uncovered(fixtures: Path, shared: Path, used: dict[str, set[str]]) -> list[s
 
 def test_every_shared_capture_is_a_case():
     assert not uncovered(FIXTURES, SHARED, declared_sources())
+    from tests.helpers import REPO
+
+    assert all((REPO / where).exists() for where in FIXTURE_DIRS.values() if where != __name__)
 
 
 def test_a_capture_without_a_case_fails(tmp_path):
