@@ -94,7 +94,7 @@ def test_group_series_6_sessions_do_not_pile_up_over_polls(tmp_path):
     """Ten polls in a row against a 6.x codec that locks up at 3 open sessions: each poll logs out."""
     state = RestState(group_series_6=True, max_sessions=3)
     with PolyRestSim(REST_CAPTURE, password=CANARY, state=state) as sim:
-        config = make_config(tmp_path, rest_codec(sim))
+        config = make_config(tmp_path, rest_codec(sim), budget=5.0)  # a lock-up fails in seconds, not minutes
         for _ in range(10):
             assert by_id(run_codec_check(config))["codec.version"].status.value == "pass"
         assert sim.sessions_opened == 10 and sim.sessions_open == 0
