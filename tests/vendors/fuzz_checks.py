@@ -2,8 +2,9 @@
 
 A poll either returns a :class:`~agent.vendors.model.CodecStatus` that the rest of the agent can use —
 every normalised value has its declared type (no device string where an int belongs), every null has a
-reason, the status serialises to JSON in both languages and the checklist evaluates it into results
-that render in Vietnamese and English — or it raises a typed :class:`~agent.errors.DeviceError` whose
+reason, the status serialises to JSON in both languages and validates against docs/report-schema.json
+(what the collector is promised), and the checklist evaluates it into results that render in
+Vietnamese and English and validate too — or it raises a typed :class:`~agent.errors.DeviceError` whose
 message renders in both languages.  Anything else (a library's own exception, a TypeError from a
 getter, a traceback while rendering) is a crash.
 """
@@ -22,6 +23,7 @@ from agent.errors import DeviceError, shown
 from agent.i18n import Text, known, render
 from agent.model import to_plain
 from agent.vendors import model as m
+from tests.helpers import REPO
 
 LANGS = ("vi", "en")
 # An expectation that makes every check look at its values (ip, gatekeeper, presets, version, content rate).
@@ -29,7 +31,18 @@ EXPECT = CodecExpect(ip="172.31.254.10", video_format="1080p", min_call_rate_kbp
                      monitors=2, microphones=1, echo_control=True, camera_presets=["Chủ tọa"], registration="any",
                      gatekeeper="172.31.254.64", registrar="172.31.254.64", version="3.")
 
+_DEFS = json.loads((REPO / "docs" / "report-schema.json").read_text(encoding="utf-8"))["$defs"]
+_SCHEMAS: dict[str, Any] = {}
 _HINTS: dict[type, dict[str, Any]] = {}
+
+
+def schema_problems(instance: Any, def_name: str) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    if def_name not in _SCHEMAS:
+        _SCHEMAS[def_name] = Draft202012Validator({"$ref": f"#/$defs/{def_name}", "$defs": _DEFS})
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:200]}"
+            for e in _SCHEMAS[def_name].iter_errors(instance)]
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -70,8 +83,6 @@ def type_errors(record: Any, path: str = "") -> list[str]:
         return out
     hints = _hints(type(record))
     for f in dataclasses.fields(record):
-        if f.name in ("reasons", "raw"):
-            continue
         value = getattr(record, f.name)
         where = f"{path}.{f.name}" if path else f.name
         if not _accepts(hints[f.name], value):
@@ -89,7 +100,9 @@ def consume_status(status: m.CodecStatus) -> None:
     for path in m.missing_reasons(status):
         assert status.reason(path) is not None, f"{path} is null without a reason"
     for lang in LANGS:
-        json.dumps(to_plain(status, lang), ensure_ascii=False)
+        plain = to_plain(status, lang)
+        json.dumps(plain, ensure_ascii=False)
+        assert not schema_problems(plain, "CodecStatus"), schema_problems(plain, "CodecStatus")
         for reason in status.reasons.values():
             _assert_known(reason)
             assert render(reason, lang), reason
@@ -97,7 +110,9 @@ def consume_status(status: m.CodecStatus) -> None:
     assert {r.id for r in results} == set(checks.CHECK_IDS)
     for result in results:
         for lang in LANGS:
-            json.dumps(result.to_dict(lang), ensure_ascii=False)
+            plain = result.to_dict(lang)
+            json.dumps(plain, ensure_ascii=False)
+            assert not schema_problems(plain, "check"), schema_problems(plain, "check")
 
 
 def consume_error(exc: BaseException) -> None:

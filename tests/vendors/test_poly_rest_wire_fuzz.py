@@ -331,3 +331,17 @@ def test_no_content_status_with_a_body_is_a_typed_error(server, tmp_path):
     Was: urllib3.exceptions.ProtocolError ('Response may not contain content.').
     """
     _poll_error(server, tmp_path, (204, "chunked", BODY, 64))
+
+
+def test_server_state_that_is_not_a_word_stays_out_of_raw(server, tmp_path):
+    """No SIP line in /rest/system/status, and the server list's ``state`` is a JSON boolean.
+
+    Was: registration.sip.raw = False (the JSON value itself), where the normalised record and
+    docs/report-schema.json allow only a string or null.  Found by test_poly_fuzz.py's mutated real answers.
+    """
+    server.reset({"GET /rest/system/status": (200, "length", b"[]", 0),
+                  "GET /rest/system/sipservers": (200, "length", b'[{"address":"172.31.254.64","state":false}]', 0)},
+                 False)
+    status = _driver(server.port, tmp_path).poll()
+    assert status.registration.sip.raw is None or isinstance(status.registration.sip.raw, str)
+    consume_status(status)

@@ -31,7 +31,7 @@ from agent.vendors import snmp as drv
 from agent.vendors.base import Connection
 from agent.vendors.snmp import SnmpDriver
 from tests.vendors.fuzz_checks import consume_error, consume_status
-from tests.vendors.poly_peers import HUAWEI_UPS_SNMPREC, x50_snmprec
+from tests.vendors.poly_peers import HUAWEI_UPS_SNMPREC, x50_snmprec, x50_state
 
 COMMUNITY = "public"
 
@@ -118,6 +118,7 @@ def snmp_peer(tmp_path_factory):
 
     files: dict[str, Any] = {"x50": x50_snmprec(), "huawei": HUAWEI_UPS_SNMPREC}
     files.update({name: _rewritten(x50_snmprec(), rule) for name, rule in WRONG_TYPES.items()})
+    files["x50-negative-uptime"] = x50_state(**{drv.SYS_UPTIME: "2|-100"})
     sim = SnmpSim(tmp_path_factory.mktemp("codec-fuzz-snmpsim"), files).start()
     yield sim
     sim.stop()
@@ -197,7 +198,7 @@ def mutated(draw, recorded_answers: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-FUZZ = settings(max_examples=150, deadline=500, derandomize=True,
+FUZZ = settings(max_examples=100, deadline=500, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -221,3 +222,19 @@ def test_the_replay_reads_what_the_peer_sent(recorded, tmp_path):
     consume_status(status)
     assert status.facts.model == "StudioX50" and status.facts.software_version == "3.10.0-362035"
     assert status.registration.sip.status == "failed" and status.network.mac == "00:E0:DB:60:77:24"
+
+
+# -- what the fuzz found (minimal forms, over the real peer) --------------------------------------------
+def test_negative_uptime_is_null_with_a_reason(snmp_peer, tmp_path):
+    """sysUpTime answered as Integer32 -100 (the wrong type, which the reader takes as a number).
+
+    Was: facts.uptime_s = -1 (-100 // 100), which docs/report-schema.json forbids (minimum 0) — a report
+    the collector is promised never to receive.  Found by test_mutated_real_answers[huawei].
+    """
+    driver = SnmpDriver(_connection(snmp_peer.port, "x50-negative-uptime", tmp_path))
+    try:
+        status = driver.poll()
+    finally:
+        driver.close()
+    assert status.facts.uptime_s is None and status.reason("facts.uptime_s"), status.facts
+    consume_status(status)
