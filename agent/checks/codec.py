@@ -622,6 +622,10 @@ def check_monitors(status: m.CodecStatus, expect: Any) -> CheckResult:
     video = status.video
     if not video.monitors and video.monitors_configured is None:
         return _unknown("codec.monitors", "monitors", status, "video.monitors")
+    mode_why = status.reason("video.monitors_configured")
+    if video.monitors_configured is None and mode_why is not None and not m.is_api_limit(mode_why):
+        # An output the codec did not report this time (a refused read): the mode is unknown, not "Single".
+        return _unknown("codec.monitors", "monitors", status, "video.monitors_configured")
     count = video.monitors_configured_count
     if count is None:  # a status not built by a driver's poll (tests, the collector): same derivation
         count, _ = m.configured_outputs(status)
@@ -630,6 +634,9 @@ def check_monitors(status: m.CodecStatus, expect: Any) -> CheckResult:
                 "outputs": [{"id": mon.id, "role": mon.role, "resolution": mon.resolution, "connected": mon.connected}
                             for mon in video.monitors]}
     unknown = [mon for mon in video.monitors if mon.connected is None]
+    unread = m.unread_outputs(status)
+    if unread:  # an output's setting not read this time: neither "plug state not reported" nor "Single"
+        return _unknown("codec.monitors", "monitors", status, unread[0], observed=observed)
     too_few_configured = count is not None and count < expect.monitors
     if len(connected) < expect.monitors and unknown and not too_few_configured:
         # Outputs whose plug state the device does not report (Poly text API): cannot verify, not "missing".

@@ -241,6 +241,12 @@ _MODE_OUTPUTS = {"single": 1, "dual": 2, "dualpresentationonly": 2, "triple": 3,
 _OUTPUT_ENTRY = re.compile(r"video\.monitors\[([^\]]+)\]")
 
 
+def unread_outputs(status: "CodecStatus") -> list[str]:
+    """Paths ``video.monitors[<id>]`` of outputs whose whole entry has a reason: not read (Poly GS
+    ``configdisplay monitorN get`` unanswered or refused), so the mode and count cannot be told."""
+    return [path for path in status.reasons if _OUTPUT_ENTRY.fullmatch(path)]
+
+
 def configured_outputs(status: "CodecStatus") -> tuple[int | None, Text | str | None]:
     """How many video outputs the configuration drives, or None and why (never a guess).
 
@@ -251,10 +257,9 @@ def configured_outputs(status: "CodecStatus") -> tuple[int | None, Text | str | 
     video = status.video
     if video.monitors_configured is None:
         return None, status.reason("video.monitors_configured") or status.reason("video.monitors")
-    for path, why in status.reasons.items():
-        match = _OUTPUT_ENTRY.fullmatch(path)
-        if match:
-            return None, Text("codec.count.output_unread", id=match.group(1), why=why)
+    for path in unread_outputs(status):
+        ident = _OUTPUT_ENTRY.fullmatch(path).group(1)  # type: ignore[union-attr]
+        return None, Text("codec.count.output_unread", id=ident, why=status.reasons[path])
     word = "".join(video.monitors_configured.split()).lower()
     if word == "auto":
         return None, Text("codec.count.auto")
