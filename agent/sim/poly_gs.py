@@ -388,8 +388,13 @@ class PolyGSSim:
             "systemsetting get model": f'systemsetting model "{s.model}"',
             "configdisplay monitor1 get": f"configdisplay monitor1 {s.monitor1}",
             "configdisplay monitor2 get": f"configdisplay monitor2 {s.monitor2}",
-            "getcallstate": "cs: call[0] inactive",
         }
+        if command == "getcallstate":  # one line per slot; a call's line as the callstate notification has it
+            if s.call_setup:
+                return ["cs: call[34] chan[0] dialstr[192.168.1.103] state[RINGING]", "cs: call[1] inactive"]
+            if connected_call:
+                return ["cs: call[3] chan[0] dialstr[172.31.254.64] state[COMPLETE]", "cs: call[1] inactive"]
+            return ["cs: call[0] inactive", "cs: call[1] inactive"]
         if command == "echocanceller get":
             if s.echocanceller_missing:
                 return ["error: command not found"]

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import DeviceAuthError, DeviceUnreachable, HostKeyMismatch, ProtocolError
-from agent.i18n import register
+from agent.i18n import Text, register
 from agent.vendors.base import Connection, HostKeyUnknown, localized
 from agent.vendors.pinning import fingerprint_of, host_entry, pinned_ssh_key  # also registers codec.pin.*
 
@@ -104,6 +104,10 @@ register({
     "codec.ssh.handshake": (
         "Thiết bị đầu cuối {host}:{port} không hoàn tất bắt tay SSH: {error}",
         "{host}:{port} did not complete the SSH handshake: {error}",
+    ),
+    "codec.ssh.no_key_within": (
+        "không gửi khóa định danh SSH nào trong {seconds} giây",
+        "no SSH host key within {seconds} s",
     ),
 })
 
@@ -186,8 +190,9 @@ def keyscan(host: str, port: int, timeout: float) -> list[tuple[str, str]]:
             raise localized(DeviceUnreachable(f"{host}:{port} presented no SSH host key: {error}"),
                             "codec.ssh.unreachable", host=host, port=port, error=error)
         # It took the connection but never completed a handshake: reachable, not speaking SSH.
+        said: Text | str = _last_line(stderr) or Text("codec.ssh.no_key_within", seconds=timeout_s)
         raise localized(ProtocolError(f"{host}:{port} did not complete the SSH handshake: {error}"),
-                        "codec.ssh.handshake", host=host, port=port, error=error)
+                        "codec.ssh.handshake", host=host, port=port, error=said)
     return keys
 
 

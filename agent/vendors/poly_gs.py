@@ -26,6 +26,7 @@ call, and the MAC address.
 from __future__ import annotations
 
 import codecs
+import re
 import socket
 import time
 from typing import Any, Callable, Sequence
@@ -241,11 +242,15 @@ class PolyGSDriver(CodecDriver):
         self._answers, self._parses, self._refused, self._setup = {}, {}, {}, None
         self._read("callinfo all")
         infos = self._parsed("callinfo all") or []
-        setting_up = [c for c in infos if c.state not in CONNECTED]
+        setting_up = [(c.id, c.state) for c in infos if c.state not in CONNECTED]
+        if "callinfo all" in self._refused:
+            # No call list: the call slots' states still tell whether a call is being set up, before
+            # anything more is sent.  (Both refused: nothing can tell; the calls stay null with the reason.)
+            setting_up = _slots_setting_up(self._read("getcallstate") or [])
         events = self._stream.call_events if self._stream else []
         recent = _setup_event(events)
         if setting_up:
-            self._setup_call = (setting_up[0].id, setting_up[0].state)
+            self._setup_call = setting_up[0]
         elif recent:
             self._setup_call = recent
         if setting_up or recent:
@@ -389,6 +394,8 @@ class PolyGSDriver(CodecDriver):
         return reg
 
     def get_calls(self) -> list[m.Call]:
+        if "callinfo all" in self._refused:
+            raise NotExposed(self._why("callinfo all"))  # unknown, not "no call"
         infos = self._parsed("callinfo all") or []
         calls = []
         net = self._parsed("netstats") or {}
@@ -491,7 +498,10 @@ class PolyGSDriver(CodecDriver):
             monitors = []
             self.not_exposed("video.monitors", exc.reason or Text("codec.gs.no_display_answer"))
         video = m.Video(monitors=monitors)
-        if monitors:
+        unread = [n for n in ("1", "2") if self._value(f"configdisplay monitor{n} get") is None]
+        if monitors and unread:  # one output unknown: the mode would be a guess
+            self.not_exposed("video.monitors_configured", self._why(f"configdisplay monitor{unread[0]} get"))
+        elif monitors:
             enabled = [mon for mon in monitors if mon.connected is not False]
             video.monitors_configured = "Single" if len(enabled) == 1 else ("Dual" if len(enabled) >= 2 else "Off")
         else:
@@ -550,6 +560,7 @@ class PolyGSDriver(CodecDriver):
 # How an answer is parsed; any other read is a ``get``: its value after the echoed setting name.
 _PARSERS: dict[str, Callable[[list[str]], Any]] = {
     "callinfo all": parse_callinfo, "status": parse_status, "netstats": parse_stats, "advnetstats": parse_stats,
+    "getcallstate": list,
 }
 
 
@@ -597,21 +608,43 @@ def _what(what: str) -> Text | str:
     return _WHAT.get(what, what)
 
 
-def _setup_event(events: list[str]) -> tuple[str, str] | None:
-    """The newest call-state notification, if it says a call is being established: (call id, state)."""
-    import re
+_CALL_STATE = re.compile(r"cs: call\[(\d+)\].*state\[([A-Za-z_]+)\]")
+_CALL_OVER = re.compile(r"cs: call\[(\d+)\] inactive|(?:cleared|ended|active): call\[(\d+)\]")
 
+
+def _call_event(line: str) -> tuple[str, str, bool] | None:
+    """(call id, state, being set up?) of one call-state line (callstate register, notify callstatus,
+    getcallstate), or None for any other line."""
+    match = _CALL_STATE.search(line)
+    if match:
+        state = match.group(2).lower()
+        return match.group(1), state, state in SETUP_STATES
+    match = _CALL_OVER.match(line)
+    if match:  # the slot is idle, the call ended, or it is up ("active: call[34] speed [384]")
+        return match.group(1) or match.group(2), "inactive" if "inactive" in line else line.split(":")[0], False
+    if line.startswith("notification:callstatus:"):
+        parts = line.split(":")
+        state = parts[6].lower() if len(parts) > 6 else ""
+        return parts[3] if len(parts) > 3 else "", state, bool(state) and state not in CONNECTED | {"disconnected"}
+    return None
+
+
+def _slots_setting_up(lines: list[str]) -> list[tuple[str, str]]:
+    """(call id, state) of each ``getcallstate`` slot in a set-up state (``cs: call[0] inactive`` is idle)."""
+    return [(call, state) for call, state, setting_up in filter(None, map(_call_event, lines)) if setting_up]
+
+
+def _setup_event(events: list[str]) -> tuple[str, str] | None:
+    """A call whose NEWEST state line says it is being established, (call id, state), newest first; a call
+    that rang and then ended or came up is not (each call is judged by its own last line)."""
+    judged: set[str] = set()
     for line in reversed(events):
-        match = re.search(r"cs: call\[(\d+)\].*state\[([A-Za-z_]+)\]", line)
-        if match:
-            state = match.group(2).lower()
-            return (match.group(1), state) if state in SETUP_STATES else None
-        if line.startswith(("cleared:", "ended:", "active:")):
-            return None
-        if line.startswith("notification:callstatus:"):
-            parts = line.split(":")
-            state = parts[6].lower() if len(parts) > 6 else ""
-            return (parts[3], state) if state and state not in CONNECTED | {"disconnected"} else None
+        event = _call_event(line)
+        if event is None or event[0] in judged:
+            continue
+        judged.add(event[0])
+        if event[2]:
+            return event[0], event[1]
     return None
 
 

@@ -342,8 +342,6 @@ def test_info_line_on_other_reads(tmp_path, command, path, check_id):
         assert INFO in result.message.render("vi"), result.message.render("vi")
 
 
-@pytest.mark.xfail(strict=True, reason="poly_gs.py: a refused `callinfo all` gives calls == [] (\"not in a call\", "
-                   "a guess) instead of null with the device's words as the reason")
 def test_refused_callinfo_is_not_no_call(tmp_path):
     """The poll's first read refused: whether a call is up is unknown, so the calls are null with the
     refusal as the reason and the content check cannot say "not in a call"."""
@@ -355,8 +353,6 @@ def test_refused_callinfo_is_not_no_call(tmp_path):
     assert content.status.value == "error" and INFO in content.message.render("vi")
 
 
-@pytest.mark.xfail(strict=True, reason="poly_gs.py: a refused `configdisplay monitor2 get` leaves the mode 'Single' "
-                   "(a guess) and codec.monitors skips with the API-limit reason instead of the refusal")
 def test_refused_second_output_read_is_not_single(tmp_path):
     report, _ = check(tmp_path, GSState(refusals={"configdisplay monitor2 get": INFO}), expect={"monitors": 2})
     status = next(r for r in report.runs if r.name == "codec").status
@@ -365,8 +361,6 @@ def test_refused_second_output_read_is_not_single(tmp_path):
     assert monitors.status.value == "error" and INFO in monitors.message.render("vi")
 
 
-@pytest.mark.xfail(strict=True, reason="openssh.py:180 puts the English 'no SSH host key within N s' inside the "
-                   "Vietnamese handshake message")
 def test_silent_ssh_peer_message_is_vietnamese(tmp_path):
     with PolyGSSim(GS_CAPTURE, transport="ssh", password=CANARY, state=GSState(silent=True)) as sim:
         config = make_config(tmp_path, {"vendor": "poly-gs", "transport": "ssh", "port": sim.port, "timeout": "1s",
