@@ -138,6 +138,8 @@ register(
             "thiết bị đầu cuối từ chối {command} (HTTP {code})",
             "the codec refused {command} (HTTP {code})",
         ),
+        "codec.rest.what_login": ("yêu cầu đăng nhập", "the login"),
+        "codec.rest.what_logout": ("yêu cầu đăng xuất", "the logout"),
         "codec.rest.not_json": (
             "câu trả lời cho {command} không phải JSON ({text})",
             "the answer to {command} is not JSON ({text})",
@@ -164,6 +166,15 @@ _SLEEP = {"asleep": m.STANDBY, "sleep": m.STANDBY, "awake": m.AWAKE, "ready": m.
 _FORMATS = {"1080p": "1920x1080", "720p": "1280x720", "4k": "3840x2160", "2160p": "3840x2160", "576p": "1024x576",
             "480p": "848x480", "448p": "768x448", "360p": "640x360", "288p": "352x288", "cif": "352x288",
             "4cif": "704x576", "sif": "352x240", "qcif": "176x144"}
+
+
+# The session requests named inside error sentences, in the reader's language (a read is named by its
+# command, the same in both).
+_WHAT = {"the login": Text("codec.rest.what_login"), "the logout": Text("codec.rest.what_logout")}
+
+
+def _what(what: str) -> Text | str:
+    return _WHAT.get(what, what)
 
 
 class _NotFound(DeviceError):
@@ -290,9 +301,11 @@ class PolyRestDriver(CodecDriver):
                 state.status = _REG.get(words[0])
                 if state.status is None:
                     self.not_exposed(f"registration.{proto}.status", Text("codec.rest.odd_state", raw=repr(state.raw)))
-            elif first is not None and _str(first.get("state")):
-                state.raw = first["state"]
-                state.status = _REG.get(str(first["state"]).lower())
+            elif first is not None and isinstance(first.get("state"), str) and first["state"].strip():
+                state.raw = first["state"].strip()  # a word only: a JSON true/false/number here is no state
+                state.status = _REG.get(state.raw.lower())
+                if state.status is None:
+                    self.not_exposed(f"registration.{proto}.status", Text("codec.rest.odd_state", raw=repr(state.raw)))
             else:
                 self.not_exposed(f"registration.{proto}.status", Text("codec.rest.no_status_line", line=key))
             if state.status == m.REGISTERED:
@@ -552,7 +565,7 @@ class _RestWire:
             if len(content) > MAX_BODY:
                 response.close()
                 raise localized(ProtocolError(f"the answer to {what} is larger than {MAX_BODY // 1048576} MB"),
-                                "codec.err.too_large", what=what)
+                                "codec.err.too_large", what=_what(what))
             response._content = content
             return response
         except requests.exceptions.SSLError as exc:
@@ -584,7 +597,7 @@ class _RestWire:
                             "codec.err.http", error=str(exc)[:120]) from None
         except (OSError, ValueError) as exc:
             raise localized(ProtocolError(f"the answer to {what} broke off: {str(exc)[:120]}"),
-                            "codec.rest.broke_off", what=what, error=str(exc)[:120]) from None
+                            "codec.rest.broke_off", what=_what(what), error=str(exc)[:120]) from None
 
     def _read_body(self, response: Any, what: str) -> bytes:
         """The body, read here below requests (to cap it), so urllib3's own errors are translated here:
@@ -599,11 +612,11 @@ class _RestWire:
         except HTTPError as exc:
             response.close()
             raise localized(ProtocolError(f"the answer to {what} broke off: {str(exc)[:120]}"),
-                            "codec.rest.broke_off", what=what, error=str(exc)[:120]) from None
+                            "codec.rest.broke_off", what=_what(what), error=str(exc)[:120]) from None
 
     def _timeout(self, what: str) -> ProtocolError:
         return localized(ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s"),
-                         "codec.err.timeout", what=what, seconds=self.timeout)
+                         "codec.err.timeout", what=_what(what), seconds=self.timeout)
 
     def exchange(self, command: str) -> Any:
         method, _, path = command.partition(" ")
