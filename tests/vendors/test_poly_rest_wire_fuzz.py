@@ -15,10 +15,7 @@ requests/urllib3 stack and is covered against the simulator in test_poly_rest.py
 
 from __future__ import annotations
 
-import gzip
 import json
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -31,6 +28,7 @@ from agent.sim.poly_rest import PolyRestSim, RestState, load_routes
 from agent.vendors.base import Connection
 from agent.vendors.poly_rest import MAX_BODY, PolyRestDriver
 from tests.vendors.fuzz_checks import consume_error, consume_status
+from tests.vendors.plan_server import FRAMINGS, PlanServer
 from tests.vendors.poly_peers import REST_CAPTURE
 
 LOGIN, LOGOUT = "POST /rest/current/session", "DELETE /rest/current/session"
@@ -53,67 +51,16 @@ IN_CALL = _in_call_bodies()
 SEEDS = sorted({*(v for k, v in ROUTES.items() if k in READS), *IN_CALL.values(), LOGIN_OK})
 
 
-class PlanServer:
-    """HTTP/1.1 on 127.0.0.1: each request answered from ``plan`` (route -> answer), else as recorded."""
-
-    CLOSING = {"close", "short", "badchunk", "status-garbage", "reset", "stall"}
+class RestPlanServer(PlanServer):
+    """The plan server answering as the Studio X30 (idle, or in a call) where the plan says nothing."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.plan: dict[str, tuple] = {}
+        super().__init__(self._default, self._cookie, MAX_BODY)
         self.in_call = False
-        self.requests: list[str] = []
-        self._stop = threading.Event()
-        threading.Thread(target=self._accept, name="rest-fuzz-server", daemon=True).start()
 
-    def reset(self, plan: dict[str, tuple], in_call: bool) -> None:
-        self.plan, self.in_call, self.requests = plan, in_call, []
-
-    def close(self) -> None:
-        self._stop.set()
-        self.sock.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        conn.settimeout(3)
-        buffer = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, _, buffer = buffer.partition(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, path = lines[0].split(" ")[:2]
-                length = next((int(v) for k, _, v in (ln.partition(":") for ln in lines[1:])
-                               if k.strip().lower() == "content-length"), 0)
-                while len(buffer) < length:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                buffer = buffer[length:]
-                route = f"{method} {path.split('?')[0]}"
-                self.requests.append(route)
-                answer = self.plan.get(route) or self._default(route)
-                if not self._answer(conn, route, *answer):
-                    return
-        except OSError:
-            return
-        finally:
-            conn.close()
+    def reset(self, plan: dict[str, tuple], in_call: bool) -> None:  # type: ignore[override]
+        super().reset(plan)
+        self.in_call = in_call
 
     def _default(self, route: str) -> tuple:
         if route == LOGIN:
@@ -123,54 +70,14 @@ class PlanServer:
         body = (IN_CALL if self.in_call else {}).get(route, ROUTES.get(route))
         return (200, "length", body.encode(), 0) if body is not None else (404, "length", b'{"error":"not found"}', 0)
 
-    def _answer(self, conn: socket.socket, route: str, status: int, framing: str, body: bytes, extra: int) -> bool:
-        """Write one answer; False when the connection ends with it."""
-        if framing == "reset":
-            return False
-        if framing == "status-garbage":
-            conn.sendall(body[:80].replace(b"\n", b" ") + b"\r\n\r\n")
-            return False
-        headers = [f"HTTP/1.1 {status} Fuzz", "Content-Type: application/json"]
-        if route == LOGIN and status == 200:
-            headers.append("Set-Cookie: session_id=PSfuzz0session; Path=/; HttpOnly")
-        if framing == "huge":
-            body = (body or b" ") * (MAX_BODY // max(1, len(body)) + 1)
-        if framing == "gzip-ok":
-            body = gzip.compress(body)
-        if framing in ("gzip", "gzip-ok"):
-            headers.append("Content-Encoding: gzip")
-        if framing in ("chunked", "badchunk"):
-            headers.append("Transfer-Encoding: chunked")
-            size = max(1, extra)
-            if framing == "chunked":
-                payload = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
-                                   for i in range(0, len(body), size)) + b"0\r\n\r\n"
-            else:
-                payload = b"zz\r\n" + body
-        elif framing == "close":
-            headers.append("Connection: close")
-            payload = body
-        else:
-            longer = extra + 1 if framing in ("short", "stall") else 0
-            headers.append(f"Content-Length: {len(body) + longer}")
-            payload = body
-        conn.sendall(("\r\n".join(headers) + "\r\n\r\n").encode() + payload)
-        if framing == "stall":  # the rest never comes: wait until the client gives up and closes
-            conn.settimeout(2)
-            try:
-                while data := conn.recv(65536):
-                    # A client that took the answer as complete (a 204 has no body) sends its next request
-                    # here: recorded, never answered.
-                    self.requests.extend(" ".join(line.split(" ")[:2]) for line in data.decode("latin-1").split("\r\n")
-                                         if line.endswith(" HTTP/1.1"))
-            except OSError:
-                pass
-        return framing not in self.CLOSING
+    @staticmethod
+    def _cookie(route: str, status: int) -> str | None:
+        return "session_id=PSfuzz0session; Path=/; HttpOnly" if route == LOGIN and status == 200 else None
 
 
 @pytest.fixture(scope="module")
 def server():
-    srv = PlanServer()
+    srv = RestPlanServer()
     yield srv
     srv.close()
 
@@ -221,8 +128,7 @@ def _bodies(seed: str):
 
 
 STATUS = st.sampled_from([200] * 8 + [204, 302, 401, 403, 404, 405, 500])
-FRAMING = st.sampled_from(["length"] * 8 + ["chunked", "chunked", "close", "short", "badchunk", "gzip", "gzip-ok",
-                                            "status-garbage", "reset", "stall", "huge"])
+FRAMING = st.sampled_from(FRAMINGS)
 
 
 def _answer(route: str, in_call: bool):
@@ -237,7 +143,7 @@ def plans(draw):
     return in_call, {route: draw(_answer(route, in_call)) for route in routes}
 
 
-def poll_once(server: PlanServer, tmp: Path, plan: dict[str, tuple], in_call: bool) -> None:
+def poll_once(server: RestPlanServer, tmp: Path, plan: dict[str, tuple], in_call: bool) -> None:
     server.reset(plan, in_call)
     started = time.monotonic()
     try:
@@ -288,7 +194,7 @@ def test_the_unmutated_plan_is_a_full_status(server, tmp_path, in_call):
 BODY = ROUTES["GET /rest/system"].encode()
 
 
-def _poll_error(server: PlanServer, tmp: Path, answer: tuple) -> BaseException:
+def _poll_error(server: RestPlanServer, tmp: Path, answer: tuple) -> BaseException:
     server.reset({"GET /rest/system": answer}, False)
     with pytest.raises(Exception) as caught:
         _driver(server.port, tmp).poll()
