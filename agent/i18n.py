@@ -143,6 +143,10 @@ register(
         "report.expected": ("yêu cầu", "expected"),
         "report.running": ("Đang kiểm tra", "Checking"),
         "report.duration": ("Thời gian kiểm tra", "Check duration"),
+        "report.by_hand": (
+            "Còn {count} hạng mục thiết bị không tự báo được: tự kiểm tra theo hướng dẫn ở các dòng BỎ QUA ({ids}).",
+            "{count} item(s) the devices cannot report: check them by hand as the SKIP lines say ({ids}).",
+        ),
         "report.verdict.pass": (
             "Phòng họp sẵn sàng: mọi hạng mục đều đạt.",
             "The room is ready: every item passed.",

@@ -61,6 +61,12 @@ def format_report(report: Report, lang: str, *, colour: bool = False, width: int
     lines.append("")
     verdict = render(Text(f"report.verdict.{report.overall.value}"), lang)
     lines.append(f"{render(Text('report.overall'), lang)}: {_word(report.overall, lang, colour, 0)} — {verdict}")
+    # "Ready" must not hide what the devices cannot report: a skip whose message is an "<area>.by_hand"
+    # text (codec: a model's API limit) is a check the technician does by hand.
+    by_hand = [r.id for r in report.results
+               if r.status is Status.SKIP and getattr(r.message, "key", "").endswith(".by_hand")]
+    if by_hand:
+        lines.append(render(Text("report.by_hand", count=len(by_hand), ids=", ".join(by_hand)), lang))
     todo = [r for r in report.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN) and r.remedy is not None]
     if todo:
         lines.append("")

@@ -170,3 +170,17 @@ def test_videoos_configured_count_is_null_with_the_reason(tmp_path):
     status = codec_status(rest_report(tmp_path, RestState(muted=False, standby=False)))
     assert status.video.monitors_configured_count is None
     assert status.reasons["video.monitors_configured_count"].key == "codec.rest.not_among_reads"
+
+
+def test_the_printed_report_of_a_ready_room_names_what_to_check_by_hand(tmp_path):
+    """A healthy Group Series is 'ready', and the printed report still tells the technician which items
+    the codec cannot report (the SKIP lines carrying a by-hand instruction), in both languages."""
+    from agent.render import format_report
+
+    report = gs_report(tmp_path, GSState(), "ssh")
+    vi, en = format_report(report, "vi"), format_report(report, "en")
+    assert "Kết luận chung: ĐẠT" in vi and "Overall verdict: PASS" in en
+    assert "Còn 4 hạng mục thiết bị không tự báo được: tự kiểm tra theo hướng dẫn ở các dòng BỎ QUA" in vi
+    assert "4 item(s) the devices cannot report: check them by hand" in en
+    for check_id in GS_BY_HAND:
+        assert check_id in vi.split("Kết luận chung")[1]
