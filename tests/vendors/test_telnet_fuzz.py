@@ -33,6 +33,7 @@ from agent.secrets import Secret
 from agent.sim.poly_gs import GSState, PolyGSSim, load_capture
 from agent.vendors.base import Connection
 from agent.vendors.poly_gs import DO, DONT, IAC, SB, SE, WILL, WONT, PolyGSDriver, TelnetCodec
+from tests.vendors.fuzz_checks import consume_error, consume_status
 from tests.vendors.poly_peers import CANARY, GS_CAPTURE
 
 NOP, DM, GA, AYT = 241, 242, 249, 246
@@ -157,8 +158,9 @@ def test_no_loop_on_refusals_and_repeats():
 
 # -- end to end: a proxy that puts Telnet commands into the simulator's stream -----------------------------
 class TelnetNoiseProxy:
-    """127.0.0.1 proxy to the simulator: inserts ``plan`` bytes at stream offsets of the codec's output and
-    sends it in separate writes at ``cuts``; records (and drops) the client's IAC replies."""
+    """127.0.0.1 proxy to the simulator: inserts ``inserts`` bytes at stream offsets of the codec's output,
+    leaves out the bytes at ``drops`` offsets and sends the rest in separate writes at ``cuts``; records
+    (and drops) the client's IAC replies."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream = upstream_port
@@ -168,11 +170,12 @@ class TelnetNoiseProxy:
         self.port = self.sock.getsockname()[1]
         self.inserts: dict[int, bytes] = {}
         self.cuts: set[int] = set()
+        self.drops: set[int] = set()
         self.last: dict[str, bytes] = {"sent": b"", "replies": b""}  # the latest session's two directions
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def reset(self, inserts: dict[int, bytes], cuts: set[int]) -> None:
-        self.inserts, self.cuts = inserts, cuts
+    def reset(self, inserts: dict[int, bytes], cuts: set[int], drops: set[int] | None = None) -> None:
+        self.inserts, self.cuts, self.drops = inserts, cuts, drops or set()
 
     @property
     def sent(self) -> bytes:
@@ -210,7 +213,8 @@ class TelnetNoiseProxy:
                             record["sent"] += piece
                             time.sleep(0.0005)  # a separate read on the other side, most of the time
                         piece = self.inserts.get(offset, b"")
-                    piece += bytes((byte,))
+                    if offset not in self.drops:
+                        piece += bytes((byte,))
                     offset += 1
                 client.sendall(piece)
                 record["sent"] += piece
@@ -248,9 +252,13 @@ def proxy():
         prx.close()
 
 
+def _gs_driver(proxy: TelnetNoiseProxy, tmp, timeout: float = 2.0) -> PolyGSDriver:
+    return PolyGSDriver(Connection("127.0.0.1", "telnet", proxy.port, "admin", Secret(CANARY, "codec password"),
+                                   timeout, tmp, allow_insecure=True))
+
+
 def poll_through(proxy: TelnetNoiseProxy, tmp) -> dict:
-    drv = PolyGSDriver(Connection("127.0.0.1", "telnet", proxy.port, "admin", Secret(CANARY, "codec password"), 2.0,
-                                  tmp, allow_insecure=True))
+    drv = _gs_driver(proxy, tmp)
     drv.command_gap = 0.0  # the HDX pacing is tested elsewhere; here it would only slow every example
     try:
         status = to_plain(drv.poll())
@@ -297,3 +305,38 @@ def proxy_offset_of(proxy: TelnetNoiseProxy, needle: bytes, tmp) -> int:
     proxy.reset({}, set())
     poll_through(proxy, tmp)
     return proxy.sent.index(needle) + len(needle)
+
+
+# -- garbled answers: the driver's getters over what the wire really delivers ---------------------------
+REAL_LINES = [line for variants in CAPTURE.values() for lines in variants for line in lines if line]
+GARBLE = st.one_of(
+    st.sampled_from(REAL_LINES).map(lambda line: (line + "\r\r\n").encode("utf-8")),  # another answer's line
+    st.sampled_from(REAL_LINES).map(lambda line: line.encode("utf-8")[:len(line) // 2]),  # half a line
+    st.sampled_from([b"-> ", b"\r\r\n", b"error: command not found\r\r\n", b"Password: ",
+                     b"cs: call[77] chan[0] dialstr[192.168.1.103] state[RINGING]\r\r\n"]),
+    st.text(max_size=30).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.binary(max_size=30),
+)
+GS_TIMEOUT = 0.3
+
+
+@settings(max_examples=60, deadline=3000, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.generate])  # no shrinking: examples that wait out timeouts
+@given(inserts=st.dictionaries(st.integers(OWN_NEGOTIATION, 2500), GARBLE, max_size=6),
+       drops=st.lists(st.tuples(st.integers(OWN_NEGOTIATION, 2500), st.integers(1, 40)), max_size=3),
+       cuts=st.sets(st.integers(0, 2500), max_size=8))
+def test_garbled_answers_give_a_status_or_a_typed_error(proxy, tmp_path_factory, inserts, drops, cuts):
+    """Lines of other answers, half lines, stray prompts, notifications, garbage inserted; bytes lost."""
+    proxy.reset(inserts, cuts, {offset for start, n in drops for offset in range(start, start + n)})
+    drv = _gs_driver(proxy, tmp_path_factory.getbasetemp(), GS_TIMEOUT)
+    drv.command_gap = 0.0
+    started = time.monotonic()
+    try:
+        status = drv.poll()
+    except Exception as exc:  # noqa: BLE001 - consume_error fails on anything untyped
+        consume_error(exc)
+    else:
+        consume_status(status)
+    finally:
+        drv.close()
+    assert time.monotonic() - started < 4 * GS_TIMEOUT + 1.0
