@@ -526,6 +526,7 @@ def test_cisco_case_statuses(case_dir, tmp_path):
             status = _cisco_poll(sim, mode, tmp_path)
             check_codec(status, f"cisco/{case_dir.name} over {mode}")
     expected = json.loads((case_dir / "expected.json").read_text(encoding="utf-8"))
+    expected.pop("checks", None)  # the case's expected check results, beside the status (not part of it)
     plain = to_plain(status, "en")
     assert_valid({**expected, "transport": plain["transport"], "raw": plain["raw"]}, "CodecStatus",
                  f"{case_dir.name}/expected.json")

@@ -163,8 +163,6 @@ def test_never_answering_peer_within_budget(tmp_path):
     assert_message(reachable, "codec.reachable.error", ("không đúng giao thức", "1 giây"))
 
 
-@pytest.mark.xfail(strict=True, reason="poly_rest.py _timeout passes the English 'the login' as {what} into the "
-                   "Vietnamese sentence ('không trả lời the login trong 1 giây')")
 def test_never_answering_peer_message_is_vietnamese(tmp_path):
     report, _ = silent_peer_report(tmp_path)
     assert "the login" not in by_id(report)["codec.reachable"].message.render("vi")
