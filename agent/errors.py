@@ -9,6 +9,7 @@
     │       ├── DeviceUnreachable    no route, refused, timed out before a session
     │       ├── DeviceAuthError      login refused
     │       ├── HostKeyMismatch      pinned SSH key / TLS certificate changed
+    │       ├── CertificateUntrusted the configured CA does not vouch for the TLS certificate
     │       └── ProtocolError        the device answered something we cannot parse
     └── CollectorError           talking to the central collector
         ├── CollectorUnavailable network error, 408/429/5xx: retry later
@@ -84,6 +85,11 @@ class DeviceAuthError(DeviceError):
 
 class HostKeyMismatch(DeviceError):
     """The device presented a different SSH host key or TLS certificate than the pinned one."""
+
+
+class CertificateUntrusted(DeviceError):
+    """The TLS certificate is not vouched for by the configured CA (another CA, expired, another name):
+    nothing needs to have changed, so this is not a HostKeyMismatch."""
 
 
 class ProtocolError(DeviceError):

@@ -147,6 +147,19 @@ register(
             "The codec may have been replaced or reset, or something is impersonating it. Confirm with VNPT; if it "
             "is a new device, compare the fingerprint on its screen and run `hntht-agent codec trust --replace`.",
         ),
+        "codec.login.ca": (
+            "Chứng chỉ TLS của thiết bị đầu cuối không được CA đã cấu hình xác nhận, agent không gửi mật khẩu: {error}",
+            "The configured CA does not vouch for the codec's TLS certificate, the agent did not send the password: "
+            "{error}",
+        ),
+        "codec.login.ca.remedy": (
+            "Kiểm tra `[codec.tls] ca_file` đúng là CA đã cấp chứng chỉ cho thiết bị, chứng chỉ còn hạn, và `[codec] "
+            "host` trùng tên hoặc địa chỉ ghi trong chứng chỉ; nếu thiết bị dùng chứng chỉ tự ký, ghim mã chứng chỉ "
+            "bằng `sudo hntht-agent codec trust`.",
+            "Check that `[codec.tls] ca_file` is the CA that issued the codec's certificate, that the certificate "
+            "has not expired, and that `[codec] host` is a name or address the certificate names; for a "
+            "self-signed certificate, pin it with `sudo hntht-agent codec trust`.",
+        ),
         "codec.login.untrusted": (
             "Chưa xác nhận khóa nhận dạng của thiết bị đầu cuối: {error}",
             "The codec's identity key is not confirmed yet: {error}",

@@ -16,7 +16,8 @@ import threading
 from typing import Any
 
 from agent.checks import codec as checks
-from agent.errors import DeviceAuthError, DeviceUnreachable, HostKeyMismatch, ProbeTimeout, ProtocolError
+from agent.errors import (CertificateUntrusted, DeviceAuthError, DeviceUnreachable, HostKeyMismatch, ProbeTimeout,
+                          ProtocolError)
 from agent.i18n import Text, register as register_text
 from agent.model import CheckResult, Status
 from agent.probes import Probe, error_result, register
@@ -80,6 +81,8 @@ class CodecProbe(Probe):
             return checks.unreachable(host, error)
         if isinstance(error, HostKeyMismatch):
             return checks.login_failed(host, error, "hostkey")
+        if isinstance(error, CertificateUntrusted):
+            return checks.login_failed(host, error, "ca")
         if isinstance(error, HostKeyUnknown):
             return checks.login_failed(host, error, "untrusted")
         if isinstance(error, DeviceAuthError):

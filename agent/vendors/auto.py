@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.errors import DeviceAuthError, DeviceUnreachable, HostKeyMismatch, ProtocolError, shown
+from agent.errors import DeviceAuthError, DeviceUnreachable, ProtocolError, shown
 from agent.i18n import Text, register
 from agent.vendors import get_driver_class, pinning, sshlib
 from agent.vendors import model as m
@@ -160,12 +160,7 @@ def _probe_get(connection: Connection, session: Any, base: str, path: str) -> di
         finally:
             response.close()
     except requests.exceptions.SSLError as exc:
-        text = str(exc)[:160]
-        if "ingerprint" in text:
-            raise localized(HostKeyMismatch(f"the TLS certificate of {where} does not match the pinned fingerprint; "
-                                            "the password was not sent"), "codec.err.tls_mismatch", host=where) from None
-        raise localized(HostKeyMismatch(f"the TLS certificate of {c.host} is not trusted ({text})"),
-                        "codec.err.tls_untrusted", host=c.host, error=text) from None
+        raise pinning.tls_refusal(exc, c) from None
     except requests.exceptions.ConnectTimeout:
         raise localized(DeviceUnreachable(f"{where} did not accept a connection within {c.timeout:g} s"),
                         "codec.err.no_connect", host=where, seconds=f"{c.timeout:g}") from None
@@ -173,8 +168,9 @@ def _probe_get(connection: Connection, session: Any, base: str, path: str) -> di
         raise localized(ProtocolError(f"the codec did not answer GET {path} within {c.timeout:g} s"),
                         "codec.err.timeout", what=f"GET {path}", seconds=f"{c.timeout:g}") from None
     except requests.exceptions.ConnectionError as exc:
-        raise localized(DeviceUnreachable(f"cannot connect to {where}: {str(exc)[:160]}"),
-                        "codec.err.cannot_connect", host=where, error=str(exc)[:160]) from None
+        why = pinning.root_cause(exc)
+        raise localized(DeviceUnreachable(f"cannot connect to {where}: {why}"),
+                        "codec.err.cannot_connect", host=where, error=why) from None
     except (requests.exceptions.RequestException, OSError) as exc:
         raise localized(ProtocolError(f"HTTP error talking to the codec: {str(exc)[:160]}"),
                         "codec.err.http", error=str(exc)[:160]) from None

@@ -21,7 +21,7 @@ import socket
 import time
 from typing import Any
 
-from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError, shown
+from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, ProtocolError, shown
 from agent.i18n import Text, register, render
 from agent.vendors import model as m
 from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire, localized
@@ -721,15 +721,9 @@ class _HttpWire:
             return self.session.request(method, self.base + path, timeout=(self.timeout, self.timeout),
                                         allow_redirects=False, **kwargs)
         except requests.exceptions.SSLError as exc:
-            text = str(exc)
-            if "ingerprint" in text:
-                raise localized(HostKeyMismatch(
-                    f"the TLS certificate of {self.connection.host}:{self.connection.port} does not match the pinned "
-                    "fingerprint; the password was not sent. If the codec's certificate was renewed, check it and run "
-                    "`hntht-agent codec trust --replace`"),
-                    "codec.err.tls_mismatch", host=f"{self.connection.host}:{self.connection.port}") from None
-            raise localized(HostKeyMismatch(f"the TLS certificate of {self.connection.host} is not trusted ({_short(text)})"),
-                            "codec.err.tls_untrusted", host=self.connection.host, error=_short(text)) from None
+            from agent.vendors.pinning import tls_refusal
+
+            raise tls_refusal(exc, self.connection) from None
         except requests.exceptions.ConnectTimeout:
             raise localized(DeviceUnreachable(f"{self.connection.host}:{self.connection.port} did not accept a connection "
                                               f"within {self.timeout:g} s"),
@@ -739,10 +733,12 @@ class _HttpWire:
             raise localized(ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s"),
                             "codec.err.timeout", what=what, seconds=self.timeout) from None
         except requests.exceptions.ConnectionError as exc:
-            raise localized(DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: "
-                                              f"{_short(str(exc))}"),
+            from agent.vendors.pinning import root_cause
+
+            why = root_cause(exc)
+            raise localized(DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: {why}"),
                             "codec.err.cannot_connect", host=f"{self.connection.host}:{self.connection.port}",
-                            error=_short(str(exc))) from None
+                            error=why) from None
         except requests.exceptions.RequestException as exc:
             raise localized(ProtocolError(f"HTTP error talking to the codec: {_short(str(exc))}"),
                             "codec.err.http", error=_short(str(exc))) from None

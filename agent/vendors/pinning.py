@@ -21,7 +21,7 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-from agent.errors import DeviceAuthError, DeviceUnreachable, HostKeyMismatch, ProtocolError
+from agent.errors import CertificateUntrusted, DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError
 from agent.i18n import register
 from agent.vendors import sshlib
 from agent.vendors.base import Connection, HostKeyUnknown, localized
@@ -367,6 +367,41 @@ def ssh_shell(connection: Connection, *, pty_cols: int | None = None, term: str 
 
         return OpenSshShell(connection, pty_cols=pty_cols, term=term)
     return ParamikoShell(connection, pty_cols=pty_cols, term=term)
+
+
+def root_cause(exc: BaseException, limit: int = 160) -> str:
+    """What really failed under a requests/urllib3 error, in the OS's words ("Connection refused") or the
+    TLS verifier's ("certificate verify failed: Hostname mismatch, ..."), not urllib3's
+    "HTTPSConnectionPool(...): Max retries exceeded" wrapper; the error's own text when nothing is found."""
+    todo, seen = [exc], set()
+    while todo:
+        error = todo.pop(0)
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {error.verify_message or error.reason}"[:limit]
+        if isinstance(error, OSError) and error.strerror and type(error).__module__ == "builtins":
+            return error.strerror[:limit]
+        todo += [a for a in getattr(error, "args", ()) if isinstance(a, BaseException)]
+        todo += [getattr(error, "reason", None), error.__cause__, error.__context__]
+    return str(exc)[:limit]
+
+
+def tls_refusal(exc: BaseException, connection: Connection) -> DeviceError:
+    """A TLS handshake the agent refused, as the agent's error.  The certificate not matching the pinned
+    fingerprint is a HostKeyMismatch (something changed; the password was not sent); a certificate the
+    configured CA does not vouch for (another CA, expired, another name) is CertificateUntrusted: nothing
+    needs to have changed, so `codec trust --replace` is not the remedy."""
+    where = f"{connection.host}:{connection.port}"
+    if "ingerprint" in str(exc):
+        return localized(HostKeyMismatch(
+            f"the TLS certificate of {where} does not match the pinned fingerprint; the password was not sent. "
+            "If the codec's certificate was renewed, check it and run `hntht-agent codec trust --replace`"),
+            "codec.err.tls_mismatch", host=where)
+    why = root_cause(exc)
+    return localized(CertificateUntrusted(f"the TLS certificate of {connection.host} is not trusted ({why})"),
+                     "codec.err.tls_untrusted", host=connection.host, error=why)
 
 
 def https_session(connection: Connection) -> tuple[Any, str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, HostKeyMismatch, ProtocolError, shown
+from agent.errors import DeviceAuthError, DeviceError, DeviceUnreachable, ProtocolError, shown
 from agent.i18n import Text, register
 from agent.vendors import model as m
 from agent.vendors.base import AllowList, CodecDriver, Connection, NotExposed, Wire, localized
@@ -569,15 +569,9 @@ class _RestWire:
             response._content = content
             return response
         except requests.exceptions.SSLError as exc:
-            text = str(exc)
-            where = f"{self.connection.host}:{self.connection.port}"
-            if "ingerprint" in text:
-                raise localized(HostKeyMismatch(
-                    f"the TLS certificate of {where} does not match the pinned "
-                    "fingerprint; the password was not sent. If the codec's certificate was renewed, check it and run "
-                    "`hntht-agent codec trust --replace`"), "codec.err.tls_mismatch", host=where) from None
-            raise localized(HostKeyMismatch(f"the TLS certificate of {self.connection.host} is not trusted ({text[:120]})"),
-                            "codec.err.tls_untrusted", host=self.connection.host, error=text[:120]) from None
+            from agent.vendors.pinning import tls_refusal
+
+            raise tls_refusal(exc, self.connection) from None
         except requests.exceptions.ConnectTimeout:
             raise localized(DeviceUnreachable(f"{self.connection.host}:{self.connection.port} did not accept a connection "
                                               f"within {self.timeout:g} s"),
@@ -588,10 +582,12 @@ class _RestWire:
         except requests.exceptions.ConnectionError as exc:
             if "timed out" in str(exc).lower():
                 raise self._timeout(what) from None
-            raise localized(DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: "
-                                              f"{str(exc)[:120]}"),
+            from agent.vendors.pinning import root_cause
+
+            why = root_cause(exc)
+            raise localized(DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: {why}"),
                             "codec.err.cannot_connect", host=f"{self.connection.host}:{self.connection.port}",
-                            error=str(exc)[:120]) from None
+                            error=why) from None
         except requests.exceptions.RequestException as exc:
             raise localized(ProtocolError(f"HTTP error talking to the codec: {str(exc)[:120]}"),
                             "codec.err.http", error=str(exc)[:120]) from None

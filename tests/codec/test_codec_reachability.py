@@ -72,10 +72,6 @@ def test_closed_port_fails_reachable(tmp_path, codec, error_key):
     assert CANARY not in report_text(report)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cisco.py and poly_rest.py put str(requests.ConnectionError) in the message: 'HTTPSConnectionPool(host=..., "
-    "port=...): Max retries exceeded with url: ... (Caused by NewConnectionError(...' - library internals (and "
-    "'retries' though max_retries=0) where the SSH and Telnet paths say 'Connection refused'"))
 @pytest.mark.parametrize("codec", [c for i, c, k, m in CASES if "https" in i], ids=["cisco", "poly-rest"])
 def test_https_unreachable_message_is_plain(tmp_path, codec):
     r = by_id(run_codec_check(closed_port_config(tmp_path, codec)))["codec.reachable"]
