@@ -43,6 +43,7 @@ register(
     {
         "codec.snmp.no_object": ("không có {obj} ({why})", "no {obj} ({why})"),
         "codec.snmp.missing": ("không có {obj}", "no {obj}"),
+        "codec.snmp.negative": ("{obj} = {value} là số âm, không phải TimeTicks", "{obj} = {value} is negative, not TimeTicks"),
         "codec.snmp.no_model": ("không có identityDeviceModel và sysDescr ({why})", "no identityDeviceModel and no sysDescr ({why})"),
         "codec.snmp.no_software": (
             "không có identitySoftwareInfo của POLYCOM-ENDPOINT-MIB ({why}); sysDescr: {descr}",
@@ -227,6 +228,8 @@ class SnmpDriver(CodecDriver):
         software, why_sw = self._scalar_text(ID_SOFTWARE)
         serial, why_serial = self._scalar_text(ID_SERIAL)
         ticks, why_up = self._scalar_int(SYS_UPTIME)
+        if ticks is not None and ticks < 0:  # TimeTicks are unsigned: a negative number is the wrong type
+            ticks, why_up = None, Text("codec.snmp.negative", obj="sysUpTime", value=ticks)
         name, why_name = self._scalar_text(SYS_NAME)
         vendor = vendor_of(object_id) or "unknown"
         facts = m.Facts(vendor=vendor, model=model or descr, software_version=software, serial=serial,
