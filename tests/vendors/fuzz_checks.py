@@ -11,8 +11,10 @@ getter, a traceback while rendering) is a crash.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import json
+import threading
 import types
 import typing
 from typing import Any
@@ -90,6 +92,45 @@ def type_errors(record: Any, path: str = "") -> list[str]:
         elif isinstance(value, list) or dataclasses.is_dataclass(value):
             out.extend(type_errors(value, where))
     return out
+
+
+AFTER_A_HANG = 0.2  # seconds: the limit once an example has hung (plenty for a parser; a poll is ~50 ms)
+_HUNG: set[tuple[str, str]] = set()  # (class, function) that hung in this run
+
+
+class _Hung(BaseException):
+    """Raised inside a hung example's worker thread to end it."""
+
+
+def within(seconds: float, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a worker thread; an AssertionError naming a hang if it has not returned
+    after ``seconds``.  Hypothesis' deadline only measures an example once it returns, so without this a
+    parser or driver that never returns would be caught by the suite's global timeout, not reported here."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except _Hung:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="fuzz-example", daemon=True)
+    worker.start()
+    what = (type(getattr(fn, "__self__", None)).__name__, getattr(fn, "__qualname__", repr(fn)))
+    if what in _HUNG:  # Hypothesis is shrinking a hang of this function: a candidate that hangs again costs little
+        seconds = min(seconds, AFTER_A_HANG)
+    worker.join(seconds)
+    if worker.is_alive():
+        _HUNG.add(what)
+        # Stop the worker (at its next Python bytecode) so hung examples do not pile up spinning while
+        # Hypothesis shrinks the failure.
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Hung))
+        raise AssertionError(f"{getattr(fn, '__qualname__', fn)} did not return within {seconds:g} s: it hangs")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 def consume_status(status: m.CodecStatus) -> None:

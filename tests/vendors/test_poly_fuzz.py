@@ -21,7 +21,7 @@ from agent.vendors import model as m
 from agent.vendors import poly_gs_text as t
 from agent.vendors.base import NotExposed
 from agent.vendors.poly_rest import PolyRestDriver
-from tests.vendors.fuzz_checks import LANGS, consume_error, type_errors
+from tests.vendors.fuzz_checks import LANGS, consume_error, type_errors, within
 from tests.vendors.poly_peers import GS_CAPTURE, REST_CAPTURE
 
 CAPTURE = load_capture(GS_CAPTURE)
@@ -39,7 +39,10 @@ def _lines(draw_lines):
 @FUZZ
 @given(lines=_lines(None), eol=EOLS, cut=st.integers(0, 4000), chunk=st.integers(1, 64), command=st.sampled_from(COMMANDS))
 def test_answer_stream_truncated_reordered_garbage(lines, eol, cut, chunk, command):
-    text = eol.join(lines)[:cut]
+    within(2.0, _feed_and_parse, eol.join(lines)[:cut], chunk, command)
+
+
+def _feed_and_parse(text, chunk, command):
     stream = t.AnswerStream()
     stream.expect(command)
     try:
@@ -69,7 +72,7 @@ def test_real_lines_shuffled(lines, rnd):
     rnd.shuffle(lines)
     for parser in (t.parse_callinfo, t.parse_stats, t.parse_status, t.parse_greeting):
         try:
-            parser(lines)
+            within(2.0, parser, lines)
         except AgentError:
             pass
 
@@ -118,7 +121,7 @@ def test_rest_getters_only_typed_errors(answers):
     fake = _Fake(answers)
     for getter, kind in GETTERS.items():
         try:
-            part = getattr(fake, getter)()
+            part = within(2.0, getattr(fake, getter))
         except NotExposed as exc:  # the whole part is null: it must say why
             assert exc.reason, getter
             continue

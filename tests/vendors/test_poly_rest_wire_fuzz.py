@@ -27,7 +27,7 @@ from agent.secrets import Secret
 from agent.sim.poly_rest import PolyRestSim, RestState, load_routes
 from agent.vendors.base import Connection
 from agent.vendors.poly_rest import MAX_BODY, PolyRestDriver
-from tests.vendors.fuzz_checks import consume_error, consume_status
+from tests.vendors.fuzz_checks import consume_error, consume_status, within
 from tests.vendors.plan_server import FRAMINGS, PlanServer
 from tests.vendors.poly_peers import REST_CAPTURE
 
@@ -39,6 +39,7 @@ READS = ["GET /rest/system", "GET /rest/system/status", "GET /rest/system/h323ga
          "GET /rest/conferences/0/mediastats", "GET /rest/cameras/contentstatus",
          "POST /rest/current/devicemanagement/devices"]
 TIMEOUT = 0.3  # the driver's per-read timeout: a stalled answer costs this much
+HANG = 5.0  # a poll still running after this is reported as a hang
 
 
 def _in_call_bodies() -> dict[str, str]:
@@ -147,7 +148,9 @@ def poll_once(server: RestPlanServer, tmp: Path, plan: dict[str, tuple], in_call
     server.reset(plan, in_call)
     started = time.monotonic()
     try:
-        status = _driver(server.port, tmp).poll()
+        status = within(HANG, _driver(server.port, tmp).poll)
+    except AssertionError:
+        raise
     except Exception as exc:  # noqa: BLE001 - consume_error fails on anything untyped
         consume_error(exc)
     else:

@@ -33,7 +33,7 @@ from agent.secrets import Secret
 from agent.sim.poly_gs import GSState, PolyGSSim, load_capture
 from agent.vendors.base import Connection
 from agent.vendors.poly_gs import DO, DONT, IAC, SB, SE, WILL, WONT, PolyGSDriver, TelnetCodec
-from tests.vendors.fuzz_checks import consume_error, consume_status
+from tests.vendors.fuzz_checks import consume_error, consume_status, within
 from tests.vendors.poly_peers import CANARY, GS_CAPTURE
 
 NOP, DM, GA, AYT = 241, 242, 249, 246
@@ -130,8 +130,8 @@ FUZZ = settings(max_examples=300, deadline=500, derandomize=True)
 def test_any_stream_any_split(data, pieces, tail):
     stream = b"".join(pieces) + tail
     chunks = data.draw(split_points(stream), label="reads")
-    whole_text, whole_replies = decode_in([stream])
-    text, replies = decode_in(chunks)
+    whole_text, whole_replies = within(2.0, decode_in, [stream])
+    text, replies = within(2.0, decode_in, chunks)
     assert (text, replies) == (whole_text, whole_replies), "the result depends on where the stream was split"
     expected_text, requests = reference(stream)
     assert text == expected_text
@@ -144,7 +144,7 @@ def test_real_text_with_commands_decodes_to_the_text(data, pieces):
     """Device text with complete Telnet commands anywhere: exactly the text comes out, 0xFF data kept."""
     stream = b"".join(text + b"".join(cmds) for text, cmds in pieces)
     want = b"".join(text + b"".join(b"\xff" for c in cmds if c == bytes((IAC, IAC))) for text, cmds in pieces)
-    text, _ = decode_in(data.draw(split_points(stream), label="reads"))
+    text, _ = within(2.0, decode_in, data.draw(split_points(stream), label="reads"))
     assert text == want
 
 
@@ -261,7 +261,7 @@ def poll_through(proxy: TelnetNoiseProxy, tmp) -> dict:
     drv = _gs_driver(proxy, tmp)
     drv.command_gap = 0.0  # the HDX pacing is tested elsewhere; here it would only slow every example
     try:
-        status = to_plain(drv.poll())
+        status = to_plain(within(10.0, drv.poll))
     finally:
         drv.close()
     status["raw"].pop("_poll_ms", None)
@@ -332,7 +332,9 @@ def test_garbled_answers_give_a_status_or_a_typed_error(proxy, tmp_path_factory,
     drv.command_gap = 0.0
     started = time.monotonic()
     try:
-        status = drv.poll()
+        status = within(5.0, drv.poll)
+    except AssertionError:
+        raise
     except Exception as exc:  # noqa: BLE001 - consume_error fails on anything untyped
         consume_error(exc)
     else:
