@@ -53,6 +53,7 @@ SEEDS = sorted({body for bodies in BODIES.values() for body in bodies.values()})
 class CiscoPlanServer(PlanServer):
     def __init__(self) -> None:
         super().__init__(self._default, self._cookie, MAX_ANSWER)
+        self.content_type = lambda route: "text/xml"
         self.in_call = False
 
     def reset(self, plan: dict[str, tuple], in_call: bool) -> None:  # type: ignore[override]

@@ -30,6 +30,7 @@ class PlanServer:
     def __init__(self, default: Callable[[str], Answer], cookie: Callable[[str, int], str | None],
                  huge_size: int) -> None:
         self.default, self.cookie, self.huge_size = default, cookie, huge_size
+        self.content_type: Callable[[str], str] = lambda route: "application/json"
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
@@ -92,7 +93,7 @@ class PlanServer:
         if framing == "status-garbage":
             conn.sendall(body[:80].replace(b"\n", b" ") + b"\r\n\r\n")
             return False
-        headers = [f"HTTP/1.1 {status} Fuzz", "Content-Type: application/json"]
+        headers = [f"HTTP/1.1 {status} Fuzz", f"Content-Type: {self.content_type(route)}"]
         cookie = self.cookie(route, status)
         if cookie:
             headers.append(f"Set-Cookie: {cookie}")
