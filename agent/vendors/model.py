@@ -221,7 +221,8 @@ API_LIMITS: frozenset[str] = frozenset({
     # SNMP fallback
     "codec.snmp.no_standby", "codec.snmp.no_call_rate", "codec.snmp.no_screens", "codec.snmp.no_presets",
     "codec.snmp.not_over_snmp", "codec.snmp.not_in_mib", "codec.snmp.no_format", "codec.snmp.call_details",
-    "codec.snmp.no_registration_mib", "codec.snmp.no_mic_objects",
+    "codec.snmp.no_registration_mib", "codec.snmp.no_mic_objects", "codec.snmp.no_software_mib",
+    "codec.snmp.no_video_mib", "codec.snmp.no_call_mib",
     # Cisco xAPI: models without the setting, calls whose details the codec hides (Teams/Webex)
     "codec.cisco.builtin_echo", "codec.cisco.no_mic_echo", "codec.cisco.no_volume_mute", "codec.cisco.no_layout",
     "codec.cisco.hidden_calls",

@@ -15,6 +15,7 @@ subtree, and SET is never built.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from typing import Any
 
@@ -52,6 +53,22 @@ register(
         "codec.snmp.no_ip": (
             "thiết bị không có địa chỉ nào trong ipAddrTable ngoài loopback",
             "the agent has no ipAddrTable entry besides loopback",
+        ),
+        "codec.snmp.no_ip_rows": (
+            "thiết bị không trả về dòng nào của ipAddrTable (MIB-II)",
+            "the agent returned no ipAddrTable (MIB-II) rows",
+        ),
+        "codec.snmp.no_software_mib": (
+            "thiết bị không có POLYCOM-ENDPOINT-MIB, MIB-II không có phiên bản phần mềm; sysDescr: {descr}",
+            "this agent has no POLYCOM-ENDPOINT-MIB and MIB-II has no software version; sysDescr: {descr}",
+        ),
+        "codec.snmp.no_video_mib": (
+            "thiết bị không có POLYCOM-ENDPOINT-MIB, MIB-II không có camera hay định dạng hình ảnh",
+            "this agent has no POLYCOM-ENDPOINT-MIB and MIB-II has no camera or video format",
+        ),
+        "codec.snmp.no_call_mib": (
+            "thiết bị không có POLYCOM-ENDPOINT-MIB, MIB-II không có số cuộc gọi đang diễn ra",
+            "this agent has no POLYCOM-ENDPOINT-MIB and MIB-II has no active-call count",
         ),
         "codec.snmp.no_nic_table": ("không có bảng NIC của POLYCOM-ENDPOINT-MIB", "no POLYCOM-ENDPOINT-MIB NIC table"),
         "codec.snmp.not_read": ("không đọc qua SNMP", "not read over SNMP"),
@@ -237,7 +254,11 @@ class SnmpDriver(CodecDriver):
         if facts.model is None:
             self.not_exposed("facts.model", Text("codec.snmp.no_model", why=why_descr))
         if software is None:
-            self.not_exposed("facts.software_version", Text("codec.snmp.no_software", why=why_sw, descr=descr or "-"))
+            # No vendor MIB: MIB-II has no version object (an API limit); a Poly agent that does not answer
+            # identitySoftwareInfo of its own MIB was not read this time.
+            self.not_exposed("facts.software_version",
+                             Text("codec.snmp.no_software", why=why_sw, descr=descr or "-") if self._is_poly()
+                             else Text("codec.snmp.no_software_mib", descr=descr or "-"))
         if serial is None:
             self.not_exposed("facts.serial", Text("codec.snmp.no_object", obj="identityDeviceSerialNumber", why=why_serial))
         if facts.uptime_s is None:
@@ -250,7 +271,12 @@ class SnmpDriver(CodecDriver):
         from agent.snmp import to_text
 
         info = m.NetworkInfo()
-        addresses = self._rows(IP_ADDR_TABLE, 1)
+        # The row index IS ipAdEntAddr (RFC 1213: INDEX { ipAdEntAddr }), so any column gives the address:
+        # the real X50 walk has only ipAdEntIfIndex (.2) and ipAdEntNetMask (.3) rows, no .1 column.
+        prefix = IP_ADDR_TABLE + "."
+        indexes = [oid[len(prefix):].partition(".")[2] for oid, _ in self._tables.get(IP_ADDR_TABLE, [])
+                   if oid.startswith(prefix)]
+        addresses = [i for i in dict.fromkeys(indexes) if re.fullmatch(r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}", i)]
         masks = self._rows(IP_ADDR_TABLE, 3)
         for index in addresses:
             if not index.startswith("127."):
@@ -264,7 +290,9 @@ class SnmpDriver(CodecDriver):
                 info.mac = text.upper()
                 break
         if info.ip is None:
-            self.not_exposed("network.ip", Text("codec.snmp.no_ip"))
+            # Not an API limit: ipAddrTable is MIB-II, which this agent implements (it answered sysDescr); an
+            # agent without rows was not read (or recorded) in full: an error, never a by-hand skip.
+            self.not_exposed("network.ip", Text("codec.snmp.no_ip") if addresses else Text("codec.snmp.no_ip_rows"))
         if info.netmask is None:
             self.not_exposed("network.netmask", Text("codec.snmp.missing", obj="ipAdEntNetMask"))
         if info.mac is None:
@@ -310,7 +338,9 @@ class SnmpDriver(CodecDriver):
     def get_calls(self) -> list[m.Call]:
         active, why = self._scalar_int(ACTIVE_CONFERENCES)
         if active is None:
-            raise NotExposed(Text("codec.snmp.no_call_count", why=why))
+            # A Poly agent without activeConferences (an object of its own MIB) was not read this time;
+            # MIB-II alone has no call count at all (an API limit: by hand).
+            raise NotExposed(Text("codec.snmp.no_call_count", why=why) if self._is_poly() else Text("codec.snmp.no_call_mib"))
         if active > 0:
             raise NotExposed(Text("codec.snmp.call_details", active=active))
         return []
@@ -329,8 +359,10 @@ class SnmpDriver(CodecDriver):
             self.not_exposed("video.main_source_format", Text("codec.snmp.no_signal"))
         elif camera is not None:
             self.not_exposed("video.main_source_format", Text("codec.snmp.no_format", state=_ENUM.get(camera, camera)))
-        else:
+        elif self._is_poly():  # hardwareCameraStatus of its own MIB not answered: a camera failure is possible
             self.not_exposed("video.main_source_format", Text("codec.snmp.no_camera_status", why=why))
+        else:
+            self.not_exposed("video.main_source_format", Text("codec.snmp.no_video_mib"))
         if video.main_source is None:
             self.not_exposed("video.main_source", Text("codec.snmp.no_camera_table"))
         for path in ("monitors_configured", "presentation_source", "layout"):

@@ -35,6 +35,23 @@ FAULTS = [
     fault("in a conference: no call details over SNMP", "x50-in-conference", {}, "codec.content_rate", "skip",
           "codec.by_hand", ("1 cuộc gọi đang diễn ra", "SNMP không cho chi tiết cuộc gọi", "Tự kiểm tra"),
           "codec.by_hand.content"),
+    # MIB-II only (the Huawei card walk): what no MIB of this agent holds is a by-hand skip, not an error
+    fault("MIB-II only: no software version object", "huawei-ups2000-mib2-only", {}, "codec.version", "skip",
+          "codec.by_hand", ("không có POLYCOM-ENDPOINT-MIB", "MIB-II không có phiên bản phần mềm",
+                            "SNMP Card for HUAWEI UPS2000", "Tự kiểm tra"), "codec.unknown.remedy"),
+    fault("MIB-II only: no video objects", "huawei-ups2000-mib2-only", {}, "codec.video_format", "skip",
+          "codec.by_hand", ("MIB-II không có camera hay định dạng hình ảnh", "Tự kiểm tra"), "codec.by_hand.video"),
+    fault("MIB-II only: no call count", "huawei-ups2000-mib2-only", {}, "codec.content_rate", "skip",
+          "codec.by_hand", ("MIB-II không có số cuộc gọi", "Tự kiểm tra"), "codec.by_hand.content"),
+    # ipAddrTable is MIB-II, which the agent answers: no row is "not read", an error, never a by-hand skip
+    fault("MIB-II only: no ipAddrTable rows", "huawei-ups2000-mib2-only", {}, "codec.ip", "error", "codec.unknown",
+          ("địa chỉ IP", "lần này không đọc được", "không trả về dòng nào của ipAddrTable"), "codec.unknown.remedy"),
+    # a Poly agent's own MIB object missing (activeConferences: the excerpt lacks it) stays an error
+    fault("Poly without activeConferences", "studiox50-librenms", {}, "codec.content_rate", "error", "codec.unknown",
+          ("lần này không đọc được", "SNMP không báo số cuộc gọi"), "codec.unknown.remedy"),
+    # the address is the ipAddrTable row index: rows with only ifIndex/netmask columns (as the real X50 walk has)
+    fault("ipAddrTable without an ipAdEntAddr column", "studiox50-ipaddrtable-index-only", {"ip": "192.0.2.50"},
+          "codec.ip", "pass", "codec.ip.ok", ("192.0.2.50", "255.255.252.0")),
 ]
 
 
