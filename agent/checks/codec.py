@@ -109,6 +109,17 @@ register(
             "Check that the codec is powered on and cabled (port light on) and that the IP address on its "
             "screen matches [codec] host; run the check again.",
         ),
+        # over SNMP (v1/v2c) a wrong community gets no answer at all: it looks exactly like an unreachable codec
+        "codec.reachable.fail.snmp.remedy": (
+            "Kiểm tra thiết bị đầu cuối đã bật nguồn, cáp mạng đã cắm (đèn cổng mạng sáng), địa chỉ IP trên "
+            "màn hình thiết bị đúng với khóa [codec] host, SNMP đã bật trên thiết bị, tường lửa cho UDP {port}, "
+            "và chuỗi community trong tệp [codec.snmp] community_file đúng với community cài trên thiết bị — "
+            "thiết bị không trả lời gì khi community sai; chạy lại kiểm tra.",
+            "Check that the codec is powered on and cabled (port light on), that the IP address on its screen "
+            "matches [codec] host, that SNMP is enabled on it, firewalls for UDP {port}, and that the community in "
+            "[codec.snmp] community_file is the one set on the codec — a codec stays silent when the community is "
+            "wrong; run the check again.",
+        ),
         "codec.reachable.error": (
             "Thiết bị đầu cuối {host} trả lời không đúng giao thức: {error}",
             "The codec {host} answered something unexpected: {error}",
@@ -809,9 +820,13 @@ def evaluate(status: m.CodecStatus, expect: Any, *, host: str, user: str) -> lis
 
 
 # -- when no status could be read ----------------------------------------------------------------
-def unreachable(host: str, error: BaseException) -> list[CheckResult]:
+def unreachable(host: str, error: BaseException, *, transport: str | None = None, port: int | None = None) -> list[CheckResult]:
+    """codec.reachable fail.  Over SNMP the remedy names the community too: a v1/v2c agent answers nothing
+    to a wrong community, so it cannot be told from a codec that is off or unplugged."""
+    remedy = Text("codec.reachable.fail.snmp.remedy", port=port or 161) if transport == "snmp" \
+        else Text("codec.reachable.fail.remedy")
     return [_result("codec.reachable", Status.FAIL, Text("codec.reachable.fail", host=host, error=shown(error)),
-                    remedy=Text("codec.reachable.fail.remedy"))]
+                    remedy=remedy)]
 
 
 def login_failed(host: str, error: BaseException, kind: str) -> list[CheckResult]:

@@ -78,7 +78,8 @@ class CodecProbe(Probe):
         from agent.vendors.base import HostKeyUnknown
 
         if isinstance(error, DeviceUnreachable):
-            return checks.unreachable(host, error)
+            codec = self.config.codec
+            return checks.unreachable(host, error, transport=codec.effective_transport(), port=codec.effective_port())
         if isinstance(error, HostKeyMismatch):
             return checks.login_failed(host, error, "hostkey")
         if isinstance(error, CertificateUntrusted):

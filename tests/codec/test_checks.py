@@ -286,3 +286,20 @@ def test_vietnamese_uses_glossary_terms():
     st = healthy()
     msg = checks.check_camera_presets(st, E(camera_presets=["Phóng to"])).to_dict("vi")
     assert "preset" in msg["message"] and "nút nhớ" in msg["remedy"]
+
+
+def test_unreachable_remedy_names_the_snmp_community_only_over_snmp():
+    """SNMP v1/v2c answers a wrong community with silence: over snmp the remedy says so (both languages),
+    with the UDP port; over the other transports the remedy stays power/cable/IP."""
+    from agent.errors import DeviceUnreachable
+
+    error = DeviceUnreachable("no answer")
+    snmp_fail = checks.unreachable("10.0.0.5", error, transport="snmp", port=1161)[0]
+    assert snmp_fail.status is Status.FAIL and snmp_fail.remedy.key == "codec.reachable.fail.snmp.remedy"
+    vi, en = snmp_fail.remedy.render("vi"), snmp_fail.remedy.render("en")
+    assert "community_file" in vi and "community sai" in vi and "UDP 1161" in vi
+    assert "community_file" in en and "community is wrong" in en and "UDP 1161" in en
+    for transport in ("ssh", "https", "http", "telnet", None):
+        other = checks.unreachable("10.0.0.5", error, transport=transport)[0]
+        assert other.remedy.key == "codec.reachable.fail.remedy"
+        assert "community" not in other.remedy.render("vi") + other.remedy.render("en")

@@ -68,10 +68,15 @@ def test_wrong_community_is_unreachable_within_budget(tmp_path, snmpsim_codec): 
     report = run_codec_check(snmp_config(tmp_path, snmpsim_codec, COMMUNITY_CANARY, budget=4.0))
     assert time.monotonic() - started < 5.5
     # A wrong community is indistinguishable from no agent on the port (SNMP v2c answers nothing):
-    # unreachable, with the port and the protocol (the remedy speaks of power, cable and IP, not the community).
+    # unreachable, with the port and the protocol, and a remedy that names the community beside power,
+    # cable and IP (the other transports' remedy does not).
     reachable = by_id(report)["codec.reachable"]
     assert reachable.status.value == "fail", reachable.message.render("en")
-    assert_message(reachable, "codec.reachable.fail", ("Không kết nối được", "không trả lời SNMP (SNMPv2c)"))
+    assert_message(reachable, "codec.reachable.fail", ("Không kết nối được", "không trả lời SNMP (SNMPv2c)"),
+                   "codec.reachable.fail.snmp.remedy")
+    vi, en = reachable.remedy.render("vi"), reachable.remedy.render("en")
+    assert "community_file" in vi and "community sai" in vi and f"UDP {snmpsim_codec.port}" in vi, vi
+    assert "community_file" in en and "community is wrong" in en and f"UDP {snmpsim_codec.port}" in en, en
     assert COMMUNITY_CANARY not in report_text(report)
 
 
