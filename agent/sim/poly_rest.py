@@ -10,7 +10,9 @@ cookie, the logout ``DELETE /rest/current/session``, and in a call ``/rest/confe
 
 Every route but the login needs a live session.  Fault states (attributes of :class:`RestState`):
 ``muted``, ``unregistered``, ``standby`` (None = as captured), ``in_call``, ``call_setup``,
-``call_dropped``, ``video_720p``, ``delay``, ``silent`` (accepts TCP, never completes TLS), ``garbage``,
+``call_dropped`` (the conference is listed as connected, then ends when its mediastats is asked: 404, and
+the conference list is empty until the next login), ``no_mediastats`` (in a call, on software without
+``/rest/conferences/{id}/mediastats``: 404 while the conference stays connected), ``video_720p``, ``delay``, ``silent`` (accepts TCP, never completes TLS), ``garbage``,
 ``max_sessions`` (VideoOS lock-up: once that many sessions are open and not logged out, every request
 hangs), ``fail_route`` (answer 500 to one route), ``expire_at_request`` (the device drops every open
 session when its N-th request arrives, so that request and later ones with the old cookie get 403:
@@ -85,6 +87,7 @@ class RestState:
     in_call: bool = False
     call_setup: bool = False
     call_dropped: bool = False
+    no_mediastats: bool = False
     video_720p: bool = False
     content: bool = False
     delay: float = 0.0
@@ -107,6 +110,7 @@ class PolyRestSim:
         self.requests: list[str] = []
         self.sessions: dict[str, float] = {}
         self.sessions_opened = 0
+        self.call_ended = False  # call_dropped: set by the mediastats read, cleared by the next login
         self.logouts = 0
         self.sessions_expired = 0
         self.tls = tls
@@ -176,6 +180,10 @@ class PolyRestSim:
         if key == "GET /rest/conferences":
             return 200, json.dumps(self._conferences())
         if method == "GET" and path.startswith("/rest/conferences/") and path.endswith("/mediastats"):
+            if s.call_dropped:
+                self.call_ended = True  # the call ends while the poll reads it
+            if s.no_mediastats:
+                return 404, '{"error":"not found"}'  # software without the resource
             if not (s.in_call or s.video_720p) or s.call_dropped or s.call_setup:
                 return 404, '{"error":"no such conference"}'
             fmt = "720p" if s.video_720p else "1080p"
@@ -219,7 +227,7 @@ class PolyRestSim:
 
     def _conferences(self) -> list:
         s = self.state
-        if not (s.in_call or s.call_setup or s.call_dropped or s.video_720p):
+        if not (s.in_call or s.call_setup or s.call_dropped or s.video_720p or s.no_mediastats) or self.call_ended:
             return json.loads(self.routes.get("GET /rest/conferences", "[]"))
         state = "CONNECTING" if s.call_setup else "CONNECTED"
         return [{"id": 0, "isActive": True, "connections": [
@@ -322,6 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
             with sim._lock:
                 sim.sessions[sid] = time.time()
                 sim.sessions_opened += 1
+                sim.call_ended = False  # call_dropped: every poll (one login each) sees the call end again
             self._send(200, json.dumps({"success": True, "session": {"sessionId": sid, "role": "ADMIN"}}),
                        cookie=f"session_id={sid}; Path=/; HttpOnly" + ("; Secure" if sim.cookie_secure else ""))
             return

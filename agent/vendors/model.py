@@ -217,7 +217,7 @@ API_LIMITS: frozenset[str] = frozenset({
     # Poly VideoOS REST
     "codec.rest.no_call_rate", "codec.rest.no_screens", "codec.rest.format_in_call_only", "codec.rest.no_presets",
     "codec.rest.not_in_reads", "codec.rest.not_among_reads", "codec.rest.no_echo", "codec.rest.no_speaker_mute",
-    "codec.rest.no_failure_reason",
+    "codec.rest.no_failure_reason", "codec.rest.no_mediastats",
     # SNMP fallback
     "codec.snmp.no_standby", "codec.snmp.no_call_rate", "codec.snmp.no_screens", "codec.snmp.no_presets",
     "codec.snmp.not_over_snmp", "codec.snmp.not_in_mib", "codec.snmp.no_format", "codec.snmp.call_details",

@@ -82,6 +82,18 @@ register(
             "cuộc gọi đã kết thúc trong lúc đang đọc ({why})",
             "the call ended while it was read ({why})",
         ),
+        "codec.rest.conf_gone": (
+            "{command} trả lời HTTP 404 và GET /rest/conferences không còn cuộc gọi {id}",
+            "{command} answered HTTP 404 and GET /rest/conferences no longer lists conference {id}",
+        ),
+        "codec.rest.conf_now": (
+            "{command} trả lời HTTP 404 và cuộc gọi {id} nay ở trạng thái {state}",
+            "{command} answered HTTP 404 and conference {id} is now {state}",
+        ),
+        "codec.rest.no_mediastats": (
+            "phần mềm của thiết bị đầu cuối không có {command} (HTTP 404 trong khi cuộc gọi {id} vẫn đang kết nối)",
+            "{command} is not on this software (HTTP 404 while conference {id} is still connected)",
+        ),
         "codec.rest.not_stats_list": (
             "câu trả lời {command} không phải danh sách thống kê đường truyền",
             "{command} is not a list of media statistics",
@@ -363,8 +375,9 @@ class PolyRestDriver(CodecDriver):
         command = f"GET /rest/conferences/{conf_id}/mediastats"
         stats = self._get(command)
         if stats is None:
+            why = self._no_media_why(conf_id, command)
             for name in names:
-                self.not_exposed(f"{base}.{name}", Text("codec.rest.call_ended", why=self._why(command)))
+                self.not_exposed(f"{base}.{name}", why)
             return
         entries = stats.get("mediaStats", stats) if isinstance(stats, dict) else stats
         if not isinstance(entries, list):
@@ -402,6 +415,25 @@ class PolyRestDriver(CodecDriver):
             if getattr(call, name) is None:
                 self.not_exposed(f"{base}.{name}", Text("codec.rest.no_content") if name == "content_rate_kbps"
                                  else Text("codec.rest.mediastats_missing"))
+
+    def _no_media_why(self, conf_id: str, command: str) -> Text:
+        """mediastats answered 404 for a conference listed as connected: either the call ended between the two
+        reads (not read this time: an error) or this software has no mediastats (an API limit: by hand).  One
+        fresh read of the conference list tells them apart; a 404 never says which by itself."""
+        conferences = self.send("GET /rest/conferences")  # not the cached list: the state now
+        if not isinstance(conferences, list):
+            raise localized(ProtocolError("GET /rest/conferences is not a JSON list"), "codec.rest.not_list",
+                            command="GET /rest/conferences")
+        now = next((c for c in conferences if isinstance(c, dict) and str(c.get("id")) == conf_id), None)
+        if now is None:
+            return Text("codec.rest.call_ended", why=Text("codec.rest.conf_gone", command=command, id=conf_id))
+        connections = now.get("connections")
+        conn = connections[0] if isinstance(connections, list) and connections and isinstance(connections[0], dict) else {}
+        state = (_str(conn.get("state")) or "").lower()
+        if state != "connected":
+            return Text("codec.rest.call_ended",
+                        why=Text("codec.rest.conf_now", command=command, id=conf_id, state=state or "?"))
+        return Text("codec.rest.no_mediastats", command=command, id=conf_id)
 
     def get_call_rate(self) -> m.CallRate:
         raise NotExposed(Text("codec.rest.no_call_rate"))

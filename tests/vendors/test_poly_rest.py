@@ -55,8 +55,14 @@ FAULTS = [
           "fail", "codec.content.low", ("chỉ 512 kbps", "yêu cầu 768 kbps")),
     fault("call being set up", RestState(call_setup=True), {}, "codec.video_format", "error", "codec.unknown",
           ("định dạng hình ảnh", "lần này không đọc được", "trạng thái connecting", "chưa có thống kê đường truyền")),
+    # mediastats 404: a fresh conference list tells an ended call (not read this time: error) from software
+    # without mediastats (an API limit: by hand)
     fault("call dropped", RestState(call_dropped=True), {}, "codec.video_format", "error", "codec.unknown",
-          ("định dạng hình ảnh", "cuộc gọi đã kết thúc trong lúc đang đọc", "HTTP 404")),
+          ("định dạng hình ảnh", "lần này không đọc được", "cuộc gọi đã kết thúc trong lúc đang đọc",
+           "không còn cuộc gọi 0")),
+    fault("software without mediastats", RestState(no_mediastats=True), {}, "codec.video_format", "skip",
+          "codec.by_hand", ("định dạng hình ảnh", "không có GET /rest/conferences/0/mediastats",
+                            "vẫn đang kết nối", "Tự kiểm tra"), "codec.by_hand.video"),
     fault("preset list: not in this API", RestState(), {"camera_presets": ["Chủ tọa"]}, "codec.camera_presets", "skip",
           "codec.by_hand", ("danh sách preset camera", "màn hình điều khiển cảm ứng", "Tự kiểm tra"),
           "codec.by_hand.presets"),
@@ -73,6 +79,29 @@ def test_fault_state(tmp_path, state, expect, check_id, status, key, facts, reme
     assert result.status.value == status, result.message.render("en")
     assert_message(result, key, facts, remedy)
     assert_message(by_id(report)["codec.login"], "codec.login.ok", ("admin",))
+
+
+def test_call_dropped_says_the_call_ended_not_missing_software(tmp_path):
+    """The reason of a call that ended while read names the ended call in both languages, never "not on
+    this software"; the conference list is read again (once) to tell, and the session still closes."""
+    report, sim = check(tmp_path, RestState(call_dropped=True))
+    status = next(r for r in report.runs if r.name == "codec").status
+    reason = status.reason("calls[0].tx_video_format")
+    assert reason.key == "codec.rest.call_ended" and reason.params["why"].key == "codec.rest.conf_gone"
+    vi, en = reason.render("vi"), reason.render("en")
+    assert "the call ended while it was read" in en and "no longer lists conference 0" in en, en
+    assert "not on this software" not in en and "không có GET" not in vi, (vi, en)
+    assert sim.requests.count("GET /rest/conferences") == 2
+    assert sim.requests.index("GET /rest/conferences/0/mediastats") < len(sim.requests) - 1 - \
+        sim.requests[::-1].index("GET /rest/conferences")  # the second list read comes after the 404
+
+
+def test_no_mediastats_is_an_api_limit(tmp_path):
+    report, _ = check(tmp_path, RestState(no_mediastats=True))
+    status = next(r for r in report.runs if r.name == "codec").status
+    reason = status.reason("calls[0].tx_video_format")
+    assert reason.key == "codec.rest.no_mediastats"
+    assert "is not on this software (HTTP 404 while conference 0 is still connected)" in reason.render("en")
 
 
 def test_call_setup_reads_no_media_stats(tmp_path):
