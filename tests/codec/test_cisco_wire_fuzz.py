@@ -152,7 +152,7 @@ def poll_once(server: CiscoPlanServer, tmp: Path, plan: dict[str, tuple], in_cal
         assert END in server.requests[server.requests.index(BEGIN) + 1:], server.requests
 
 
-FUZZ = settings(max_examples=120, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
+FUZZ = settings(max_examples=100, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
                 phases=[Phase.explicit, Phase.generate])  # no shrinking: examples that wait out timeouts
 
 

@@ -166,7 +166,7 @@ def poll_once(server: RestPlanServer, tmp: Path, plan: dict[str, tuple], in_call
 
 # No shrink phase: shrinking examples that each wait out a timeout can run for minutes (the suite's 300 s
 # limit would report a hang that is not one); the regression tests below hold the minimal forms.
-FUZZ = settings(max_examples=150, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
+FUZZ = settings(max_examples=120, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
                 phases=[Phase.explicit, Phase.generate])
 
 

@@ -122,7 +122,7 @@ def decode_in(chunks: list[bytes]) -> tuple[bytes, bytes]:
     return text, replies
 
 
-FUZZ = settings(max_examples=300, deadline=500, derandomize=True)
+FUZZ = settings(max_examples=200, deadline=500, derandomize=True)
 
 
 @FUZZ
