@@ -150,6 +150,7 @@ def http_evidence(connection: Connection) -> Evidence:
 def _probe_get(connection: Connection, session: Any, base: str, path: str) -> dict[str, Any]:
     """GET ``path`` without credentials: status, the headers that tell, and what the body says."""
     import requests
+    from urllib3.exceptions import HTTPError as Urllib3Error, ReadTimeoutError
 
     c = connection
     where = f"{c.host}:{c.port}"
@@ -164,9 +165,12 @@ def _probe_get(connection: Connection, session: Any, base: str, path: str) -> di
     except requests.exceptions.ConnectTimeout:
         raise localized(DeviceUnreachable(f"{where} did not accept a connection within {c.timeout:g} s"),
                         "codec.err.no_connect", host=where, seconds=f"{c.timeout:g}") from None
-    except requests.exceptions.ReadTimeout:
+    except (requests.exceptions.ReadTimeout, ReadTimeoutError):  # the latter: the body, read below requests
         raise localized(ProtocolError(f"the codec did not answer GET {path} within {c.timeout:g} s"),
                         "codec.err.timeout", what=f"GET {path}", seconds=f"{c.timeout:g}") from None
+    except Urllib3Error as exc:  # the body cut short, a bad chunk or gzip: requests never saw it to translate
+        raise localized(ProtocolError(f"HTTP error talking to the codec: {str(exc)[:160]}"),
+                        "codec.err.http", error=str(exc)[:160]) from None
     except requests.exceptions.ConnectionError as exc:
         why = pinning.root_cause(exc)
         raise localized(DeviceUnreachable(f"cannot connect to {where}: {why}"),
