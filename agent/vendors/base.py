@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Protocol, Sequence
 
-from agent.errors import DeviceError, ProbeError
+from agent.errors import DeviceError, ProbeError, ProtocolError
 from agent.i18n import Text, register
 from agent.secrets import Secret
 from agent.vendors import model as m
@@ -170,7 +170,7 @@ def _trailing_nones(results: list[Any]) -> int:
 class _Guard:
     """Holds the only reference to the wire's exchange function, behind the allow-list."""
 
-    __slots__ = ("_exchange", "_exchange_many", "_close", "_allowed", "sent")
+    __slots__ = ("_exchange", "_exchange_many", "_close", "_allowed", "sent", "count")
 
     def __init__(self, allowed: AllowList, wire: Wire) -> None:
         self._allowed = allowed
@@ -178,6 +178,7 @@ class _Guard:
         self._exchange_many: Callable[..., list[Any]] | None = getattr(wire, "exchange_many", None)
         self._close: Callable[[], None] = wire.close
         self.sent: list[str] = []
+        self.count = 0  # commands sent on this session (sent keeps only the recent ones)
 
     def send(self, command: str) -> Any:
         self._allowed.check(command)
@@ -197,6 +198,7 @@ class _Guard:
         return results
 
     def _record(self, commands: Sequence[str]) -> None:
+        self.count += len(commands)
         sent = self.sent
         sent.extend(commands)
         if len(sent) > 2 * SENT_KEPT:  # a kept session lives for weeks: keep only the recent commands
@@ -406,11 +408,19 @@ class CodecDriver:
             try:
                 parts: dict[str, Any] = {}
                 for field_name, getter in PARTS:
+                    sent_before = self._guard.count
                     try:
                         parts[field_name] = getattr(self, getter)()
                     except NotExposed as exc:
                         parts[field_name] = _EMPTY_PARTS[field_name]() if field_name in _EMPTY_PARTS else None
                         self.not_exposed(field_name, exc.reason or NOT_REPORTED)
+                    except ProtocolError as exc:
+                        if self._guard is None or self._guard.count != sent_before:
+                            raise  # the session itself failed while this getter read: the whole poll did
+                        # A getter that only parsed what was read: one garbled value (a mute state neither on
+                        # nor off) costs its own part, not the poll; the checks that need it say why.
+                        parts[field_name] = _EMPTY_PARTS[field_name]() if field_name in _EMPTY_PARTS else None
+                        self.not_exposed(field_name, getattr(exc, "text", None) or str(exc))
                 facts = parts.pop("facts") or m.Facts(vendor=self.vendor)
                 status = m.CodecStatus(
                     vendor=self.vendor,

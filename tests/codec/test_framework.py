@@ -240,3 +240,26 @@ def test_a_kept_session_does_not_remember_every_command_forever():
     for i in range(10 * SENT_KEPT):
         assert guard.send(f"status {i}") == f"status {i}"
     assert len(guard.sent) <= 2 * SENT_KEPT and guard.sent[-1] == f"status {10 * SENT_KEPT - 1}"
+
+
+def test_a_garbled_value_costs_its_part_but_a_failing_read_costs_the_poll(tmp_path):
+    """A getter that only parses what was read and finds one value garbled: that part is null with the
+    parser's words; a getter whose own read fails (the session broke): the whole poll fails, as before."""
+    from agent.errors import ProtocolError
+
+    class Garbled(Toy):
+        def get_audio(self):
+            raise ProtocolError("mute near answer 'maybe' is neither on nor off")
+
+    class BrokenRead(Toy):
+        def get_audio(self):
+            self.send("xStatus Audio")
+            raise ProtocolError("the codec sent text outside JSON")
+
+    with Garbled(conn(tmp_path)) as drv:
+        status = drv.read_status()
+    assert status.audio.muted is None and status.network.ip == "10.0.0.2"
+    assert "neither on nor off" in str(status.reason("audio.muted"))
+    with BrokenRead(conn(tmp_path)) as drv:
+        with pytest.raises(ProtocolError):
+            drv.read_status()

@@ -201,3 +201,20 @@ def test_a_session_closed_during_the_pause_is_a_broken_session_in_both_languages
     assert render(caught.value.text, "en") == ("the codec closed the Telnet session while answering the last "
                                                "command (in the pause before the next)")
     assert "trong khoảng nghỉ trước lệnh sau" in render(caught.value.text, "vi")
+
+
+def test_one_garbled_value_fails_its_own_check_only(tmp_path):
+    """'mute near maybe': the audio check cannot say, every other value of the poll is still read."""
+    from tests.vendors.poly_peers import by_id, make_config, run_codec_check
+
+    with PolyGSSim(GS_CAPTURE, transport="telnet", password=CANARY) as sim:
+        real = sim.answer
+        sim.answer = lambda command: ["mute near maybe"] if command == "mute near get" else real(command)
+        config = make_config(tmp_path, {"vendor": "poly-gs", "transport": "telnet", "port": sim.port,
+                                        "allow_insecure": True}, budget=10.0)
+        results = by_id(run_codec_check(config))
+    audio = results["codec.audio"]
+    assert audio.status.value == "error" and "'maybe'" in audio.message.render("en")
+    assert "'maybe'" in audio.message.render("vi")
+    assert results["codec.reachable"].status.value == "pass"
+    assert results["codec.ip"].status.value == "pass" and results["codec.registration"].status.value == "pass"
