@@ -25,7 +25,7 @@ from agent.sim.cisco import CiscoSim
 from agent.vendors.base import Connection
 from agent.vendors.cisco import MAX_ANSWER, CiscoDriver
 from tests.helpers import FIXTURES
-from tests.vendors.fuzz_checks import consume_error, consume_status, within
+from tests.vendors.fuzz_checks import consume_status, poll_checked, within
 from tests.vendors.plan_server import FRAMINGS, PlanServer
 
 BEGIN, END = "POST /xmlapi/session/begin", "POST /xmlapi/session/end"
@@ -137,13 +137,7 @@ def poll_once(server: CiscoPlanServer, tmp: Path, plan: dict[str, tuple], in_cal
     started = time.monotonic()
     driver = _driver(server.port, tmp)
     try:
-        status = within(5.0, driver.poll)
-    except AssertionError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - consume_error fails on anything untyped
-        consume_error(exc)
-    else:
-        consume_status(status)
+        poll_checked(driver.poll, 5.0)
     finally:
         driver.close()
     elapsed = time.monotonic() - started

@@ -133,6 +133,18 @@ def within(seconds: float, fn: Any, *args: Any, **kwargs: Any) -> Any:
     return box.get("value")
 
 
+def poll_checked(poll: Any, seconds: float) -> None:
+    """One poll under the hang watchdog: a typed error or a status, each through its own checks."""
+    try:
+        status = within(seconds, poll)
+    except AssertionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - consume_error fails on anything untyped
+        consume_error(exc)
+    else:
+        consume_status(status)
+
+
 def consume_status(status: m.CodecStatus) -> None:
     """Use the status as the agent does: types, reasons, JSON in both languages, the checklist."""
     assert isinstance(status, m.CodecStatus), type(status)

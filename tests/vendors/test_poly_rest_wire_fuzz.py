@@ -27,7 +27,7 @@ from agent.secrets import Secret
 from agent.sim.poly_rest import PolyRestSim, RestState, load_routes
 from agent.vendors.base import Connection
 from agent.vendors.poly_rest import MAX_BODY, PolyRestDriver
-from tests.vendors.fuzz_checks import consume_error, consume_status, within
+from tests.vendors.fuzz_checks import consume_error, consume_status, poll_checked, within
 from tests.vendors.plan_server import FRAMINGS, PlanServer
 from tests.vendors.poly_peers import REST_CAPTURE
 
@@ -148,13 +148,7 @@ def poll_once(server: RestPlanServer, tmp: Path, plan: dict[str, tuple], in_call
     server.reset(plan, in_call)
     started = time.monotonic()
     try:
-        status = within(HANG, _driver(server.port, tmp).poll)
-    except AssertionError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - consume_error fails on anything untyped
-        consume_error(exc)
-    else:
-        consume_status(status)
+        poll_checked(_driver(server.port, tmp).poll, HANG)
     finally:
         elapsed = time.monotonic() - started
     # One stall and one re-login at most: a poll is bounded by a few timeouts, never the probe deadline.

@@ -30,7 +30,7 @@ from agent.secrets import Secret
 from agent.vendors import snmp as drv
 from agent.vendors.base import Connection
 from agent.vendors.snmp import SnmpDriver
-from tests.vendors.fuzz_checks import consume_error, consume_status, within
+from tests.vendors.fuzz_checks import consume_status, poll_checked
 from tests.vendors.poly_peers import HUAWEI_UPS_SNMPREC, x50_snmprec, x50_state
 
 COMMUNITY = "public"
@@ -143,13 +143,7 @@ def recorded(snmp_peer, tmp_path_factory) -> dict[str, dict[str, Any]]:
 def test_real_peer_serving_wrong_types(snmp_peer, tmp_path, community):
     driver = SnmpDriver(_connection(snmp_peer.port, community, tmp_path))
     try:
-        status = within(10.0, driver.poll)
-    except AssertionError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - consume_error fails on anything untyped
-        consume_error(exc)
-    else:
-        consume_status(status)
+        poll_checked(driver.poll, 10.0)
     finally:
         driver.close()
 
@@ -210,14 +204,7 @@ FUZZ = settings(max_examples=100, deadline=500, derandomize=True,
 def test_mutated_real_answers(recorded, tmp_path, recording, data):
     answers = data.draw(mutated(recorded[recording]), label="answers")
     driver = ReplayDriver(answers, tmp_path)
-    try:
-        status = within(2.0, driver.poll)
-    except AssertionError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - consume_error fails on anything untyped
-        consume_error(exc)
-    else:
-        consume_status(status)
+    poll_checked(driver.poll, 2.0)
 
 
 def test_the_replay_reads_what_the_peer_sent(recorded, tmp_path):
