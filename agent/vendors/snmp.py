@@ -380,8 +380,11 @@ class SnmpDriver(CodecDriver):
         states = self._rows(MIC_TABLE, 3)
         for index in sorted(set(names) | set(states), key=lambda s: [int(p) for p in s.split(".") if p.isdigit()]):
             state = to_int(states.get(index), sentinels=())[0]
-            audio.mics.append(m.Mic(id=to_text(names.get(index))[0] or index,
-                                    connected=None if state is None else state == 2))
+            name = to_text(names.get(index))[0]
+            # The mic's name is its id in paths such as audio.mics[<id>].connected: a name with a bracket would
+            # break the path (the report schema refuses it), so the row index stands in (found by the fuzz).
+            usable = name and not any(c in name for c in "[]")
+            audio.mics.append(m.Mic(id=name if usable else index, connected=None if state is None else state == 2))
         overall, why = self._scalar_int(MIC_STATUS)
         if audio.mics:
             audio.mics_total = len(audio.mics)

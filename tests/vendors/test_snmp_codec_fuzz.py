@@ -216,6 +216,19 @@ def test_the_replay_reads_what_the_peer_sent(recorded, tmp_path):
 
 
 # -- what the fuzz found (minimal forms, over the real peer) --------------------------------------------
+def test_a_microphone_named_with_a_bracket_keeps_a_usable_path(recorded, tmp_path):
+    """A microphone-table name such as "Main]" (found by test_mutated_real_answers[x50]) was used as the
+    mic's id, so its reason path read audio.mics[Main]].connected, which the report schema refuses."""
+    answers = dict(recorded["x50"])
+    table = f"WALK {drv.MIC_TABLE}"
+    answers[table] = [(f"{drv.MIC_TABLE}.2.1", OctetString("Main]")), (f"{drv.MIC_TABLE}.2.2", OctetString("Bàn 2"))]
+    status = ReplayDriver(answers, tmp_path).poll()
+    consume_status(status)  # includes the report schema
+    assert [mic.id for mic in status.audio.mics] == ["1", "Bàn 2"]
+    assert status.reason("audio.mics[1].connected") is not None
+
+
+
 def test_negative_uptime_is_null_with_a_reason(snmp_peer, tmp_path):
     """sysUpTime answered as Integer32 -100 (the wrong type, which the reader takes as a number).
 
