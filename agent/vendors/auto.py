@@ -172,9 +172,7 @@ def _probe_get(connection: Connection, session: Any, base: str, path: str) -> di
         raise localized(ProtocolError(f"HTTP error talking to the codec: {str(exc)[:160]}"),
                         "codec.err.http", error=str(exc)[:160]) from None
     except requests.exceptions.ConnectionError as exc:
-        why = pinning.root_cause(exc)
-        raise localized(DeviceUnreachable(f"cannot connect to {where}: {why}"),
-                        "codec.err.cannot_connect", host=where, error=why) from None
+        raise pinning.connection_error(exc, c) from None
     except (requests.exceptions.RequestException, OSError) as exc:
         raise localized(ProtocolError(f"HTTP error talking to the codec: {str(exc)[:160]}"),
                         "codec.err.http", error=str(exc)[:160]) from None

@@ -65,6 +65,10 @@ register(
             "chứng chỉ TLS của {host} không khớp mã đã ghi nhận; agent không gửi mật khẩu",
             "the TLS certificate of {host} does not match the pinned fingerprint; the password was not sent",
         ),
+        "codec.err.not_http": (
+            "{host} có trả lời nhưng không theo giao thức HTTP: {said}",
+            "{host} answered, but not in HTTP: {said}",
+        ),
         "codec.err.tls_untrusted": (
             "chứng chỉ TLS của {host} không được tin cậy ({error})",
             "the TLS certificate of {host} is not trusted ({error})",

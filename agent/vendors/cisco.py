@@ -733,12 +733,9 @@ class _HttpWire:
             raise localized(ProtocolError(f"the codec did not answer {what} within {self.timeout:g} s"),
                             "codec.err.timeout", what=what, seconds=self.timeout) from None
         except requests.exceptions.ConnectionError as exc:
-            from agent.vendors.pinning import root_cause
+            from agent.vendors.pinning import connection_error
 
-            why = root_cause(exc)
-            raise localized(DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: {why}"),
-                            "codec.err.cannot_connect", host=f"{self.connection.host}:{self.connection.port}",
-                            error=why) from None
+            raise connection_error(exc, self.connection) from None
         except requests.exceptions.RequestException as exc:
             raise localized(ProtocolError(f"HTTP error talking to the codec: {_short(str(exc))}"),
                             "codec.err.http", error=_short(str(exc))) from None

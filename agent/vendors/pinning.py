@@ -388,6 +388,31 @@ def root_cause(exc: BaseException, limit: int = 160) -> str:
     return str(exc)[:limit]
 
 
+def connection_error(exc: BaseException, connection: Connection) -> DeviceError:
+    """A requests ConnectionError as the agent's error: a codec that answered something that is not HTTP
+    (a garbled status line) answered, so it is a ProtocolError; anything else (refused, reset, no route)
+    is DeviceUnreachable, in the OS's words (root_cause)."""
+    import http.client
+
+    where = f"{connection.host}:{connection.port}"
+    todo, seen = [exc], set()
+    while todo:
+        error = todo.pop(0)
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, http.client.HTTPException) and not isinstance(error, ConnectionError):
+            # BadStatusLine and the like (RemoteDisconnected, a ConnectionError too, is a hang-up: unreachable)
+            said = repr(error.args[0])[:80] if error.args else type(error).__name__
+            return localized(ProtocolError(f"{where} answered, but not in HTTP: {said}"), "codec.err.not_http",
+                             host=where, said=said)
+        todo += [a for a in getattr(error, "args", ()) if isinstance(a, BaseException)]
+        todo += [getattr(error, "reason", None), error.__cause__, error.__context__]
+    why = root_cause(exc)
+    return localized(DeviceUnreachable(f"cannot connect to {where}: {why}"), "codec.err.cannot_connect",
+                     host=where, error=why)
+
+
 def tls_refusal(exc: BaseException, connection: Connection) -> DeviceError:
     """A TLS handshake the agent refused, as the agent's error.  The certificate not matching the pinned
     fingerprint is a HostKeyMismatch (something changed; the password was not sent); a certificate the

@@ -614,12 +614,9 @@ class _RestWire:
         except requests.exceptions.ConnectionError as exc:
             if "timed out" in str(exc).lower():
                 raise self._timeout(what) from None
-            from agent.vendors.pinning import root_cause
+            from agent.vendors.pinning import connection_error
 
-            why = root_cause(exc)
-            raise localized(DeviceUnreachable(f"cannot connect to {self.connection.host}:{self.connection.port}: {why}"),
-                            "codec.err.cannot_connect", host=f"{self.connection.host}:{self.connection.port}",
-                            error=why) from None
+            raise connection_error(exc, self.connection) from None
         except requests.exceptions.RequestException as exc:
             raise localized(ProtocolError(f"HTTP error talking to the codec: {str(exc)[:120]}"),
                             "codec.err.http", error=str(exc)[:120]) from None

@@ -79,3 +79,34 @@ def test_https_unreachable_message_is_plain(tmp_path, codec):
         message = r.to_dict(lang)["message"]
         assert "HTTPSConnectionPool" not in message and "Max retries" not in message, message
         assert "Connection refused" in message, message
+
+
+@pytest.mark.parametrize("vendor", ["cisco", "poly-rest"])
+def test_a_port_answering_something_else_than_http_is_an_error_not_unreachable(tmp_path, vendor):
+    """The codec answered (a garbled status line): it is reachable, so not the power/cable remedy."""
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
+
+    def serve() -> None:
+        try:
+            while True:
+                conn, _ = server.accept()
+                conn.recv(4096)
+                conn.sendall(b"GARBAGE\x00 not http\r\n\r\n")
+                conn.close()
+        except OSError:
+            pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        codec = {"vendor": vendor, "transport": "http", "allow_insecure": True, "port": server.getsockname()[1],
+                 "timeout": "1s"}
+        results = by_id(run_codec_check(make_config(tmp_path, codec, budget=8.0)))
+    finally:
+        server.close()
+    r = results["codec.reachable"]
+    assert (r.status, inner_key(r)) == (Status.ERROR, "codec.err.not_http"), r.to_dict("en")
+    vi, en = assert_readable(r)
+    assert "not in HTTP" in en["message"] and "không theo giao thức HTTP" in vi["message"]
