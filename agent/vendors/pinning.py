@@ -369,22 +369,29 @@ def ssh_shell(connection: Connection, *, pty_cols: int | None = None, term: str 
     return ParamikoShell(connection, pty_cols=pty_cols, term=term)
 
 
-def root_cause(exc: BaseException, limit: int = 160) -> str:
-    """What really failed under a requests/urllib3 error, in the OS's words ("Connection refused") or the
-    TLS verifier's ("certificate verify failed: Hostname mismatch, ..."), not urllib3's
-    "HTTPSConnectionPool(...): Max retries exceeded" wrapper; the error's own text when nothing is found."""
+def _causes(exc: BaseException) -> Any:
+    """``exc`` and every error beneath it (requests wraps urllib3, which wraps the OS or TLS error: in
+    ``args``, ``reason``, ``__cause__`` and ``__context__``), each once, nearest first."""
     todo, seen = [exc], set()
     while todo:
         error = todo.pop(0)
         if error is None or id(error) in seen:
             continue
         seen.add(id(error))
+        yield error
+        todo += [a for a in getattr(error, "args", ()) if isinstance(a, BaseException)]
+        todo += [getattr(error, "reason", None), error.__cause__, error.__context__]
+
+
+def root_cause(exc: BaseException, limit: int = 160) -> str:
+    """What really failed under a requests/urllib3 error, in the OS's words ("Connection refused") or the
+    TLS verifier's ("certificate verify failed: Hostname mismatch, ..."), not urllib3's
+    "HTTPSConnectionPool(...): Max retries exceeded" wrapper; the error's own text when nothing is found."""
+    for error in _causes(exc):
         if isinstance(error, ssl.SSLCertVerificationError):
             return f"certificate verify failed: {error.verify_message or error.reason}"[:limit]
         if isinstance(error, OSError) and error.strerror and type(error).__module__ == "builtins":
             return error.strerror[:limit]
-        todo += [a for a in getattr(error, "args", ()) if isinstance(a, BaseException)]
-        todo += [getattr(error, "reason", None), error.__cause__, error.__context__]
     return str(exc)[:limit]
 
 
@@ -395,19 +402,12 @@ def connection_error(exc: BaseException, connection: Connection) -> DeviceError:
     import http.client
 
     where = f"{connection.host}:{connection.port}"
-    todo, seen = [exc], set()
-    while todo:
-        error = todo.pop(0)
-        if error is None or id(error) in seen:
-            continue
-        seen.add(id(error))
+    for error in _causes(exc):
         if isinstance(error, http.client.HTTPException) and not isinstance(error, ConnectionError):
             # BadStatusLine and the like (RemoteDisconnected, a ConnectionError too, is a hang-up: unreachable)
             said = repr(error.args[0])[:80] if error.args else type(error).__name__
             return localized(ProtocolError(f"{where} answered, but not in HTTP: {said}"), "codec.err.not_http",
                              host=where, said=said)
-        todo += [a for a in getattr(error, "args", ()) if isinstance(a, BaseException)]
-        todo += [getattr(error, "reason", None), error.__cause__, error.__context__]
     why = root_cause(exc)
     return localized(DeviceUnreachable(f"cannot connect to {where}: {why}"), "codec.err.cannot_connect",
                      host=where, error=why)
